@@ -14,6 +14,13 @@ from types import ModuleType
 from app import __version__
 from app.cli.exitcodes import ExitCode
 from app.cli.output import print_error
+from app.core.errors import (
+    CancelledByUser,
+    ConfigError,
+    InvalidAddressError,
+    InvalidSettingError,
+    SetupError,
+)
 
 SUBCOMMANDS: tuple[str, ...] = ("gui",)
 
@@ -45,5 +52,19 @@ def run(argv: list[str]) -> int:
     try:
         return int(module.run(args))
     except KeyboardInterrupt:
-        print_error("cancelled", "cancelled", as_json=as_json)
+        print_error("cancelled", "cancelled by the user", as_json=as_json)
         return ExitCode.CANCELLED
+    except SetupError as exc:
+        print_error(exc.code, str(exc), as_json=as_json)
+        return exit_code_for(exc)
+
+
+def exit_code_for(error: SetupError) -> ExitCode:
+    """The exit code a subcommand returns when ``error`` ends it (docs/cli.md)."""
+    if isinstance(error, CancelledByUser):
+        return ExitCode.CANCELLED
+    if isinstance(error, ConfigError):
+        return ExitCode.ENVIRONMENT
+    if isinstance(error, InvalidAddressError | InvalidSettingError):
+        return ExitCode.BAD_INPUT
+    return ExitCode.CHECKS_FAILED
