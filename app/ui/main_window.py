@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QLabel, QMainWindow, QVBoxLayout, QWidget
 
 from app import __version__
@@ -24,8 +25,18 @@ class MainWindow(QMainWindow):
         version = QLabel(self.tr("Version %1").replace("%1", __version__), central)
         version.setObjectName("productVersion")
         version.setAccessibleName(self.tr("Version"))
+        # name and version sit together in the middle, the free space above and below them
+        layout.addStretch(1)
         for label in (title, version):
             label.setAlignment(Qt.AlignmentFlag.AlignCenter)
             layout.addWidget(label)
+        layout.addStretch(1)
         self.setCentralWidget(central)
         self.resize(640, 420)
+        # Ctrl+Q (Cmd+Q on macOS) closes the window, as in other desktop programs
+        quit_action = QAction(self.tr("&Quit"), self)
+        quit_action.setObjectName("quitAction")
+        quit_action.setShortcut(QKeySequence("Ctrl+Q"))
+        quit_action.setMenuRole(QAction.MenuRole.QuitRole)
+        quit_action.triggered.connect(self.close)
+        self.addAction(quit_action)
