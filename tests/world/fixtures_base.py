@@ -13,11 +13,16 @@ from tests.world.ca import CertPair, TestCA
 
 # The test domains the world serves. ``.test`` is reserved (RFC 2606): never a real host.
 TEST_DOMAINS = (
-    "example.test", "*.example.test",
-    "example.jp.test", "*.example.jp.test",
-    "corp.test", "*.corp.test",
+    "example.test",
+    "*.example.test",
+    "example.jp.test",
+    "*.example.jp.test",
+    "corp.test",
+    "*.corp.test",
 )
-WORLD_NAMES = ("localhost", "127.0.0.1", "::1", *TEST_DOMAINS)
+# 127.0.0.2: the mail servers listen there, so that Dovecot sees a client address that differs
+# from its own and refuses LOGIN before STARTTLS as a real server does (tests/world/dovecot.py).
+WORLD_NAMES = ("localhost", "127.0.0.1", "127.0.0.2", "::1", *TEST_DOMAINS)
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 
