@@ -15,6 +15,8 @@ packages=(
   libasound2 libxshmfence1 libgbm1 libdbus-1-3
   # the Secret Service keyring under a private D-Bus session
   dbus dbus-x11 gnome-keyring libsecret-tools
+  # finding, reading and typing into the real window in end-to-end tests
+  xdotool
   # a test CA for Qt WebEngine (certutil), a shifted clock for skew tests
   libnss3-tools faketime
 )
