@@ -70,7 +70,11 @@ def port_open(host: str, port: int, timeout: float = 0.2) -> bool:
 
 
 def wait_until(
-    predicate: Callable[[], bool], *, timeout: float, what: str, log: Path | None = None,
+    predicate: Callable[[], bool],
+    *,
+    timeout: float,
+    what: str,
+    log: Path | None = None,
     alive: Callable[[], bool] | None = None,
 ) -> float:
     """Poll ``predicate`` until true; returns the seconds it took. Raises WorldError with the
@@ -90,17 +94,32 @@ def wait_until(
         delay = min(delay * 1.5, 0.2)
 
 
-def wait_for_port(host: str, port: int, *, timeout: float = 20.0, what: str = "server",
-                  log: Path | None = None, alive: Callable[[], bool] | None = None) -> float:
-    return wait_until(lambda: port_open(host, port), timeout=timeout, what=what, log=log,
-                      alive=alive)
+def wait_for_port(
+    host: str,
+    port: int,
+    *,
+    timeout: float = 20.0,
+    what: str = "server",
+    log: Path | None = None,
+    alive: Callable[[], bool] | None = None,
+) -> float:
+    return wait_until(
+        lambda: port_open(host, port), timeout=timeout, what=what, log=log, alive=alive
+    )
 
 
 class ServerProcess:
     """A server run as a subprocess in its own process group, its output in ``log``."""
 
-    def __init__(self, name: str, argv: Sequence[str], log: Path, *,
-                 env: dict[str, str] | None = None, cwd: Path | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        argv: Sequence[str],
+        log: Path,
+        *,
+        env: dict[str, str] | None = None,
+        cwd: Path | None = None,
+    ) -> None:
         self.name = name
         self.argv = list(argv)
         self.log = log
@@ -114,8 +133,13 @@ class ServerProcess:
         log_file = self.log.open("ab")
         try:
             self.process = subprocess.Popen(
-                self.argv, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                env=self.env, cwd=self.cwd, start_new_session=True,
+                self.argv,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=self.env,
+                cwd=self.cwd,
+                start_new_session=True,
             )
         except OSError as exc:
             raise WorldError(f"{self.name} could not be started ({self.argv[0]}): {exc}") from exc
@@ -159,8 +183,9 @@ class ServerProcess:
 
 
 @contextlib.contextmanager
-def running(server: ServerProcess, ready: Callable[[], bool], *,
-            timeout: float = 20.0) -> Iterator[ServerProcess]:
+def running(
+    server: ServerProcess, ready: Callable[[], bool], *, timeout: float = 20.0
+) -> Iterator[ServerProcess]:
     server.start(ready, timeout=timeout)
     try:
         yield server
