@@ -36,5 +36,9 @@ test: system-deps $(STAMP) lint typecheck pytest
 bench: $(STAMP) system-deps
 	$(BIN)/python -m tests.bench
 
+fuzz: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[test,fuzz]"
+	$(BIN)/python -m tests.fuzz.fuzz_parsers --seconds $${FUZZ_SECONDS:-300}
+
 clean:
 	rm -rf $(VENV) build dist *.egg-info tests/artifacts

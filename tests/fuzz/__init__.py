@@ -1,0 +1,1 @@
+"""Long-running fuzzers (``make fuzz``), not collected by pytest: see fuzz_parsers.py."""
