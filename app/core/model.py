@@ -298,7 +298,8 @@ def normalise_host(host: str) -> str:
 class Endpoint:
     """One server to connect to. ``host`` is stored normalised (see :func:`normalise_host`).
 
-    ``username`` None means "sign in with the full email address", the common case.
+    ``username`` is the sign-in name for this server; None means it is not known and the person
+    must be asked (an iCloud custom domain signs in with the @icloud.com address).
     """
 
     protocol: Protocol

@@ -15,6 +15,10 @@ Dotted table names nest in TOML; the catalog flattens them back into keys such a
 Write each key as a string literal, the first argument of the ``Text`` call: a test scans
 app/core and app/cli for such calls and fails when a key is missing from the catalog.
 
+The notes of the built-in provider catalog (``[notes]`` of ``resources/providers/*.toml``, each
+with ``en`` and ``ja``) are texts too, under ``provider.<file name>.note.<note key>`` (see
+:func:`provider_note_key`), so hints made from them render like any other text.
+
 Unknown keys and missing parameters: :meth:`Catalog.template` raises :class:`UnknownTextError`
 (a ``KeyError``). :func:`render` does not crash the program over a missing text: it emits a
 :class:`TextWarning` and shows the key (or leaves ``{name}`` in place). The test suite turns
@@ -114,17 +118,19 @@ class Catalog:
     problems: tuple[str, ...] = ()
 
     @classmethod
-    def from_files(cls, paths: Iterable[Path]) -> Catalog:
-        """Load and merge TOML catalogs. Raises CatalogError for a file that is not TOML."""
+    def from_files(cls, paths: Iterable[Path], provider_files: Iterable[Path] = ()) -> Catalog:
+        """Load and merge TOML catalogs, then the ``[notes]`` of ``provider_files`` (provider
+        catalog files) as ``provider.<file name>.note.<key>``. Raises CatalogError for a file
+        that is not TOML."""
+        tables = [(path, _read_toml(path)) for path in paths]
+        for path in provider_files:
+            notes = _read_toml(path).get("notes")
+            if isinstance(notes, dict) and notes:
+                tables.append((path, {"provider": {path.stem: {"note": notes}}}))
         entries: dict[str, dict[str, str]] = {}
         origin: dict[str, Path] = {}
         problems: list[str] = []
-        for path in paths:
-            try:
-                with path.open("rb") as handle:
-                    data = tomllib.load(handle)
-            except (OSError, tomllib.TOMLDecodeError) as exc:
-                raise CatalogError(f"cannot read the text catalog {path}: {exc}") from exc
+        for path, data in tables:
             for key, entry, entry_problems in _flatten(data, ()):
                 problems.extend(f"{path.name}: {problem}" for problem in entry_problems)
                 if key in entries:
@@ -199,6 +205,19 @@ class Catalog:
         return str(value)
 
 
+def _read_toml(path: Path) -> dict[str, object]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise CatalogError(f"cannot read the text catalog {path}: {exc}") from exc
+
+
+def provider_note_key(provider_id: str, note: str) -> str:
+    """The text key of note ``note`` of the provider catalog file ``<provider_id>.toml``."""
+    return f"provider.{provider_id}.note.{note}"
+
+
 def _flatten(
     table: Mapping[str, object], prefix: tuple[str, ...]
 ) -> Iterator[tuple[str, dict[str, str], list[str]]]:
@@ -247,8 +266,12 @@ def _check_entry(key: str, entry: Mapping[str, str]) -> list[str]:
 
 @cache
 def default_catalog() -> Catalog:
-    """The program's catalog: every ``resources/texts/*.toml``, loaded once."""
-    return Catalog.from_directory(resource_path("texts"))
+    """The program's catalog: every ``resources/texts/*.toml`` and the notes of every
+    ``resources/providers/*.toml``, loaded once."""
+    return Catalog.from_files(
+        sorted(resource_path("texts").glob("*.toml")),
+        sorted(resource_path("providers").glob("*.toml")),
+    )
 
 
 def render(text: Text, language: Language = DEFAULT_LANGUAGE, *, strict: bool = False) -> str:
