@@ -182,6 +182,11 @@ def test_ispdb_url_gets_its_trailing_slash() -> None:
     assert parse_ispdb_url(DEFAULT_ISPDB_URL) == DEFAULT_ISPDB_URL
 
 
+def test_ispdb_url_with_a_domain_placeholder_is_kept_as_it_is() -> None:
+    url = "https://mirror.corp.test/db/{{domain}}.xml"
+    assert parse_ispdb_url(url) == url
+
+
 @pytest.mark.parametrize(
     "text", ["ftp://ispdb.corp.test/", "ispdb.corp.test", "https://", "https://h:x/"]
 )

@@ -243,9 +243,12 @@ def parse_url(text: str, where: str) -> str:
 
 
 def parse_ispdb_url(text: str, where: str = "--ispdb-url") -> str:
-    """The ISPDB base URL; the domain is appended to it, so it ends with ``/``."""
+    """The ISPDB base URL. Where it holds ``{{domain}}`` the domain goes there; otherwise the
+    domain is appended, so the URL is made to end with ``/``."""
     url = parse_url(text, where)
-    return url if url.endswith("/") else url + "/"
+    if "{{domain}}" in url or url.endswith("/"):
+        return url
+    return url + "/"
 
 
 def parse_proxy(text: str, where: str = "--proxy") -> str | None:

@@ -407,6 +407,10 @@ class Connection:
         """Close the connection (idempotent, bounded; errors while closing are ignored)."""
         if self._closed:
             return
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            self.abort()  # cancelled: drop it now, a polite goodbye would delay the cancel
+            return
         self._closed = True
         self._writer.close()
         try:
