@@ -371,8 +371,9 @@ class Trust(StrEnum):
     """How far settings can be believed without the person confirming them.
 
     HIGH: the built-in catalog, the provider's or ISP's own answer over HTTPS, ISPDB.
-    MEDIUM: authoritative-looking but unauthenticated (DNS SRV or MX records).
-    LOW: fetched over plain HTTP, or guessed by probing servers.
+    MEDIUM: authoritative-looking but unauthenticated (DNS SRV records, an ISP file found
+    through an MX record), or servers found by probing over verified TLS.
+    LOW: fetched over plain HTTP, or guessed without verification.
     """
 
     HIGH = "high"
