@@ -33,8 +33,10 @@ pytest: $(STAMP) system-deps
 
 test: system-deps $(STAMP) lint typecheck pytest
 
+# Benchmarks print figures (they are not timed tests): pytest runs the bench_* functions
+# of tests/bench explicitly, which the normal test run never collects.
 bench: $(STAMP) system-deps
-	$(BIN)/python -m tests.bench
+	$(BIN)/pytest tests/bench/bench_*.py -o python_functions="bench_*" -q
 
 fuzz: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[test,fuzz]"

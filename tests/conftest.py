@@ -20,6 +20,7 @@ pytest_plugins = [
     "tests.world.fixtures_dav",
     "tests.world.fixtures_keyring",
     "tests.world.fixtures_display",
+    "tests.world.exchange",
 ]
 
 # Variables that would send the code under test somewhere else than the test world.

@@ -365,6 +365,8 @@ class WebServer:
         with self._lock:
             self._connections.add(conn)
             context = self._context
+        # without it, small responses wait ~40 ms on the client's delayed ACK
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if context is None:
             return conn
         conn.settimeout(10)
