@@ -22,7 +22,7 @@ from app.core.errors import (
     SetupError,
 )
 
-SUBCOMMANDS: tuple[str, ...] = ("gui",)
+SUBCOMMANDS: tuple[str, ...] = ("gui", "detect")
 
 
 def _load(name: str) -> ModuleType:
