@@ -20,9 +20,6 @@ from app.core.net import Network
 from app.core.net.options import parse_timeout
 from app.core.texts import LANGUAGES, Language, Text, language_from_environment, render
 
-NAME = "detect"
-HELP = "find the mail, calendar and contacts settings for an email address"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("address", metavar="ADDRESS", help="the email address")

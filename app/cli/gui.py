@@ -17,9 +17,6 @@ from collections.abc import Mapping
 from app.cli.exitcodes import ExitCode
 from app.cli.output import print_error
 
-NAME = "gui"
-HELP = "open the setup window (the default when no subcommand is given)"
-
 # What to do when the window cannot open; ends every such message.
 ADVICE = (
     "Run mailsetup inside a desktop session, "

@@ -1,8 +1,9 @@
 """The ``mailsetup`` command: parses the command line and runs one subcommand.
 
-Each subcommand is a module in this package with ``NAME``, ``HELP``, ``add_arguments(parser)``
-and ``run(args) -> int``; list it in ``SUBCOMMANDS`` to register it. Conventions shared by all
-(exit codes, JSON errors, network switches) live in ``exitcodes``, ``output`` and ``netargs``.
+Each subcommand is a module in this package with ``add_arguments(parser)`` and
+``run(args) -> int``; list it with its one-line help in ``SUBCOMMANDS`` to register it.
+Conventions shared by all (exit codes, JSON errors, network switches) live in ``exitcodes``,
+``output`` and ``netargs``.
 """
 
 from __future__ import annotations
@@ -22,30 +23,48 @@ from app.core.errors import (
     SetupError,
 )
 
-SUBCOMMANDS: tuple[str, ...] = ("gui", "detect")
+# Each subcommand's one-line help, here so that ``--help`` and ``--version`` need not import the
+# subcommands (and through them the network stack or Qt): only the one asked for is loaded.
+SUBCOMMANDS: dict[str, str] = {
+    "gui": "open the setup window (the default when no subcommand is given)",
+    "detect": "find the mail, calendar and contacts settings for an email address",
+}
 
 
 def _load(name: str) -> ModuleType:
     return importlib.import_module(f"app.cli.{name}")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _chosen(argv: list[str]) -> str | None:
+    """The subcommand named on the command line: the first word that names one."""
+    for word in argv:
+        if word in SUBCOMMANDS:
+            return word
+        if not word.startswith("-"):
+            return None  # an unknown command: argparse says so
+    return None
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; the switches of the subcommand named in ``argv`` (all of them when None)."""
     parser = argparse.ArgumentParser(
         prog="mailsetup",
         description="Set up and check mail, calendar and contacts accounts.",
     )
     parser.add_argument("--version", action="version", version=f"mailsetup {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in SUBCOMMANDS:
-        module = _load(name)
-        sub_parser = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
-        module.add_arguments(sub_parser)
-        sub_parser.set_defaults(_module=module)
+    chosen = None if argv is None else _chosen(argv)
+    for name, help_text in SUBCOMMANDS.items():
+        sub_parser = sub.add_parser(name, help=help_text, description=help_text)
+        if argv is None or name == chosen:
+            module = _load(name)
+            module.add_arguments(sub_parser)
+            sub_parser.set_defaults(_module=module)
     return parser
 
 
 def run(argv: list[str]) -> int:
-    parser = build_parser()
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     module: ModuleType = getattr(args, "_module", None) or _load("gui")
     as_json = bool(getattr(args, "json", False))

@@ -34,9 +34,7 @@ ISP_XML = """<?xml version="1.0"?>
 """
 
 
-def detect_json(
-    capsys: pytest.CaptureFixture[str], *args: str
-) -> tuple[int, dict[str, object]]:
+def detect_json(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, object]]:
     code = run(["detect", "--json", *args])
     return code, json.loads(capsys.readouterr().out)
 
