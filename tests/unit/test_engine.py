@@ -221,6 +221,25 @@ def test_events_report_start_and_finish_of_every_source() -> None:
     assert set(finished) == {"catalog", "mx"}
 
 
+def test_dav_urls_published_in_dns_are_added_to_candidates_without_their_own() -> None:
+    @dataclass
+    class DavOnly:
+        name: str = "srv"
+
+        async def run(self, context: DiscoveryContext) -> SourceReport:
+            return SourceReport(
+                name="srv",
+                outcome=SourceOutcome.NOTHING,
+                data={"caldav": "https://dav.example.test/cal/", "carddav": None},
+            )
+
+    ispdb = Scripted("ispdb", candidates=(config("ispdb", Trust.HIGH),))
+    result = run_detect([DavOnly(), ispdb], options=DetectionOptions(grace=0.2))
+    assert result.best is not None
+    assert result.best.caldav == "https://dav.example.test/cal/"
+    assert result.best.carddav is None
+
+
 def test_ranking_prefers_trust_then_security_and_folds_duplicates() -> None:
     low = config("guess", Trust.LOW, host="mail.example.test")
     starttls = config("ispdb", Trust.HIGH, security=Security.STARTTLS)

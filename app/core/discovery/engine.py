@@ -21,7 +21,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from app.core.discovery.base import (
     DiscoveryContext,
@@ -395,7 +395,7 @@ def _result(run: _Run, address: EmailAddress) -> DetectionResult:
         return SOURCE_ORDER.index(report.name) if report.name in SOURCE_ORDER else 99
 
     reports = tuple(sorted(run.reports.values(), key=order))
-    candidates = rank(c for r in reports for c in r.candidates)
+    candidates = _with_dav(rank(c for r in reports for c in r.candidates), reports)
     provider = next((r.provider for r in reports if r.provider is not None), None)
     findings: list[Finding] = []
     disagreement = _disagreement(reports)
@@ -409,6 +409,31 @@ def _result(run: _Run, address: EmailAddress) -> DetectionResult:
         findings=tuple(findings),
         suggestion=_suggestion(address, provider),
         elapsed_ms=round(run.elapsed() * 1000),
+    )
+
+
+def _with_dav(
+    candidates: tuple[AccountConfig, ...], reports: Iterable[SourceReport]
+) -> tuple[AccountConfig, ...]:
+    """Calendar and contacts URLs that DNS publishes (RFC 6764 SRV records) for the domain,
+    added to the candidates that found none of their own: they belong to the domain, not to
+    the source that found the mail servers."""
+    dav: dict[str, str] = {}
+    for report in reports:
+        if report.name == "srv":
+            for kind in ("caldav", "carddav"):
+                value = report.data.get(kind)
+                if isinstance(value, str):
+                    dav[kind] = value
+    if not dav:
+        return candidates
+    return tuple(
+        replace(
+            candidate,
+            caldav=candidate.caldav or dav.get("caldav"),
+            carddav=candidate.carddav or dav.get("carddav"),
+        )
+        for candidate in candidates
     )
 
 
