@@ -4,6 +4,8 @@ server logs attached to every failing test's report."""
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Generator
 
 import pytest
@@ -41,10 +43,33 @@ _FOREIGN_ENV = (
 )
 
 
+_HOME: str | None = None
+
+
 def pytest_configure(config: pytest.Config) -> None:
     netguard.install()
     for name in _FOREIGN_ENV:
         os.environ.pop(name, None)
+    # The program reads and writes per-user files (settings, saved accounts, logs): never the
+    # real user's. A private HOME and XDG folders for the whole run; fixtures that need their
+    # own (the keyring, the e2e tests) set them again.
+    global _HOME
+    _HOME = tempfile.mkdtemp(prefix="mailsetup-test-home-")
+    os.environ["HOME"] = _HOME
+    for variable, folder in (
+        ("XDG_CONFIG_HOME", ".config"),
+        ("XDG_DATA_HOME", ".local/share"),
+        ("XDG_CACHE_HOME", ".cache"),
+        ("XDG_STATE_HOME", ".local/state"),
+    ):
+        path = os.path.join(_HOME, folder)
+        os.makedirs(path, exist_ok=True)
+        os.environ[variable] = path
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _HOME is not None:
+        shutil.rmtree(_HOME, ignore_errors=True)
 
 
 @pytest.hookimpl(wrapper=True)

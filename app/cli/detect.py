@@ -11,8 +11,9 @@ import asyncio
 import sys
 from typing import TextIO
 
+from app.cli import configuration
 from app.cli.exitcodes import ExitCode
-from app.cli.netargs import add_network_arguments, network_options_from_args
+from app.cli.netargs import add_network_arguments
 from app.cli.output import print_json
 from app.core.discovery.engine import DetectionOptions, DetectionResult, detect
 from app.core.model import AccountConfig, EmailAddress, Endpoint
@@ -40,7 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     language: Language = args.language or language_from_environment()
     address = EmailAddress.parse(args.address)
-    net = Network(network_options_from_args(args))
+    net = Network(configuration.network_options(args, configuration.load(language)))
     options = DetectionOptions()
     if args.deadline is not None:
         options = DetectionOptions(deadline=parse_timeout(args.deadline))

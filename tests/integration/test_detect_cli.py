@@ -158,3 +158,27 @@ def test_the_console_script_answers_offline(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["provider"]["id"] == "yahoo-japan"
+
+
+def test_an_invalid_configuration_is_an_environment_problem(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[microsoft]\nauthority = "http://login.example.test/common"\n')
+    monkeypatch.setenv("MAILSETUP_CONFIG", str(config))
+    code, data = detect_json(capsys, "taro@icloud.com", "--offline")
+    assert code == 6
+    assert str(config) in data["error"]["message"]  # type: ignore[index]
+    assert "authority" in data["error"]["message"]  # type: ignore[index]
+
+
+def test_an_unknown_configuration_key_is_only_a_warning(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[microsoft]\nclient_idd = "x"\n')
+    monkeypatch.setenv("MAILSETUP_CONFIG", str(config))
+    assert run(["detect", "taro@icloud.com", "--offline", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["provider"]["id"] == "icloud"
+    assert "client_idd" in captured.err and "client_id" in captured.err
