@@ -520,6 +520,7 @@ class Finding:
     help_topic: str = ""
     server_said: str | None = None
     detail: Mapping[str, str | int] = field(default_factory=dict)
+    title: Text | None = None  # a short headline ("The password was not accepted")
 
     def __post_init__(self) -> None:
         if not _CODE.match(self.code):
@@ -536,6 +537,7 @@ class Finding:
         return {
             "code": self.code,
             "outcome": self.outcome.value,
+            "title": None if self.title is None else render(self.title, language),
             "checked": render(self.checked, language),
             "cause": render(self.cause, language),
             "fix": None if self.fix is None else render(self.fix, language),

@@ -17,7 +17,9 @@ app/core and app/cli for such calls and fails when a key is missing from the cat
 
 The notes of the built-in provider catalog (``[notes]`` of ``resources/providers/*.toml``, each
 with ``en`` and ``ja``) are texts too, under ``provider.<file name>.note.<note key>`` (see
-:func:`provider_note_key`), so hints made from them render like any other text.
+:func:`provider_note_key`), so hints made from them render like any other text. So are the
+title, cause and fix of each entry of the knowledge catalog (``resources/knowledge/*.toml``),
+under ``knowledge.<code>.title|cause|fix`` (see :func:`knowledge_text_key`).
 
 Unknown keys and missing parameters: :meth:`Catalog.template` raises :class:`UnknownTextError`
 (a ``KeyError``). :func:`render` does not crash the program over a missing text: it emits a
@@ -118,15 +120,23 @@ class Catalog:
     problems: tuple[str, ...] = ()
 
     @classmethod
-    def from_files(cls, paths: Iterable[Path], provider_files: Iterable[Path] = ()) -> Catalog:
+    def from_files(
+        cls,
+        paths: Iterable[Path],
+        provider_files: Iterable[Path] = (),
+        knowledge_files: Iterable[Path] = (),
+    ) -> Catalog:
         """Load and merge TOML catalogs, then the ``[notes]`` of ``provider_files`` (provider
-        catalog files) as ``provider.<file name>.note.<key>``. Raises CatalogError for a file
-        that is not TOML."""
+        catalog files) as ``provider.<file name>.note.<key>``, then the texts of
+        ``knowledge_files`` (knowledge catalog files) as ``knowledge.<code>.<field>``. Raises
+        CatalogError for a file that is not TOML."""
         tables = [(path, _read_toml(path)) for path in paths]
         for path in provider_files:
             notes = _read_toml(path).get("notes")
             if isinstance(notes, dict) and notes:
                 tables.append((path, {"provider": {path.stem: {"note": notes}}}))
+        for path in knowledge_files:
+            tables.append((path, {"knowledge": _knowledge_texts(_read_toml(path))}))
         entries: dict[str, dict[str, str]] = {}
         origin: dict[str, Path] = {}
         problems: list[str] = []
@@ -218,6 +228,25 @@ def provider_note_key(provider_id: str, note: str) -> str:
     return f"provider.{provider_id}.note.{note}"
 
 
+def knowledge_text_key(code: str, field: str) -> str:
+    """The text key of ``field`` ("title", "cause", "fix") of knowledge entry ``code``."""
+    return f"knowledge.{code}.{field}"
+
+
+def _knowledge_texts(data: Mapping[str, object]) -> dict[str, object]:
+    """The texts of a knowledge file, by entry code and field; the rest of each entry (outcome,
+    fixer, match rules) is validated by app.core.diagnostics.knowledge, not here. A code is one
+    table name even though it contains dots."""
+    texts: dict[str, object] = {}
+    for code, entry in data.items():
+        if not isinstance(entry, dict):
+            continue
+        fields = {f: entry[f] for f in ("title", "cause", "fix") if isinstance(entry.get(f), dict)}
+        if fields:
+            texts[code] = fields
+    return texts
+
+
 def _flatten(
     table: Mapping[str, object], prefix: tuple[str, ...]
 ) -> Iterator[tuple[str, dict[str, str], list[str]]]:
@@ -266,11 +295,13 @@ def _check_entry(key: str, entry: Mapping[str, str]) -> list[str]:
 
 @cache
 def default_catalog() -> Catalog:
-    """The program's catalog: every ``resources/texts/*.toml`` and the notes of every
-    ``resources/providers/*.toml``, loaded once."""
+    """The program's catalog: every ``resources/texts/*.toml``, the notes of every
+    ``resources/providers/*.toml`` and the texts of every ``resources/knowledge/*.toml``,
+    loaded once."""
     return Catalog.from_files(
         sorted(resource_path("texts").glob("*.toml")),
         sorted(resource_path("providers").glob("*.toml")),
+        sorted(resource_path("knowledge").glob("*.toml")),
     )
 
 

@@ -411,6 +411,7 @@ def test_finding_renders_late_in_either_language() -> None:
     assert english == {
         "code": "imap.auth.wrong-password",
         "outcome": "error",
+        "title": None,
         "checked": "Reply from imap.example.test",
         "cause": "imap.example.test reported an error.",
         "fix": (
