@@ -292,3 +292,9 @@ def test_forgotten_secrets_are_no_longer_redacted() -> None:
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "pw %s", (SENTINEL,), None)
     redaction.filter(record)
     assert record.getMessage() == f"pw {SENTINEL}"
+
+
+def test_microsoft_error_codes_survive_though_they_look_like_base64() -> None:
+    for code in ("AADSTS700082", "AADSTS700016", "AADSTS500113", "AADSTS530003", "AADSTS50173"):
+        text = f"{code}: The refresh token has expired due to inactivity."
+        assert redact(text) == text

@@ -209,8 +209,13 @@ def _decode(candidate: str) -> bytes | None:
         return None
 
 
+_ERROR_CODE = re.compile(r"AADSTS\d+")
+
+
 def _sasl_payload(match: re.Match[str]) -> str:
     candidate = match.group(0)
+    if _ERROR_CODE.fullmatch(candidate):
+        return candidate  # "AADSTS700082" happens to be valid base64; it is an error code
     if len(candidate) % 4 != 0:
         return candidate
     decoded = _decode(candidate)
