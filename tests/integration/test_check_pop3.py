@@ -1,0 +1,632 @@
+"""The POP3 check against the test world's real Dovecot (implicit TLS and STLS), through the
+fault proxy for broken networks, and against a small scripted POP3 server for the sentences of
+providers that Dovecot cannot say."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import logging
+import socket
+import ssl
+import threading
+import time
+import uuid
+from collections.abc import Awaitable, Iterator
+from email.message import EmailMessage
+from typing import TypeVar
+
+import pytest
+
+from app.core.checks.base import (
+    AuthGate,
+    CheckContext,
+    CheckResult,
+    CheckTarget,
+    CredentialKind,
+    Credentials,
+    Secret,
+    Step,
+)
+from app.core.checks.imap import check_imap
+from app.core.checks.pop3 import check_pop3
+from app.core.model import Endpoint, Protocol, Security
+from app.core.net import Network, NetworkOptions, parse_resolve
+from tests.world.ca import CertPair, TestCA
+from tests.world.dovecot import MAIL_HOST, DovecotServer
+from tests.world.fixtures_faultproxy import FaultProxyFactory
+from tests.world.idp import IdentityProvider
+from tests.world.idp_client import IMAP_SCOPE
+
+pytestmark = pytest.mark.world
+
+T = TypeVar("T")
+HOST = "pop.example.test"
+TIMEOUT = 3.0
+TLS_PORT = 995
+STARTTLS_PORT = 110
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def run(awaitable: Awaitable[T], limit: float = 20.0) -> T:
+    async def bounded() -> T:
+        async with asyncio.timeout(limit):
+            return await awaitable
+
+    return asyncio.run(bounded())
+
+
+def mailbox(dovecot: DovecotServer, password: str = "correct horse", prefix: str = "pop") -> str:
+    return dovecot.add_user(f"{prefix}-{uuid.uuid4().hex[:8]}@example.test", password)
+
+
+def message(subject: str, to: str) -> bytes:
+    msg = EmailMessage()
+    msg["From"] = "sender@example.test"
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg.set_content("Hello from the POP3 check tests.\n")
+    return msg.as_bytes()
+
+
+def network(
+    test_ca: TestCA,
+    port: int,
+    *,
+    host: str = HOST,
+    logical: int = TLS_PORT,
+    address: str = MAIL_HOST,
+    timeout: float = TIMEOUT,
+) -> Network:
+    """The seam aimed at one server: ``host:logical`` goes to ``address:port``."""
+    return Network(
+        NetworkOptions(
+            ca_bundles=(test_ca.cert_path,),
+            resolve=(parse_resolve(f"{host}:{logical}:{address}:{port}"),),
+            system_proxy=False,
+            timeout=timeout,
+        )
+    )
+
+
+def target(security: Security, credentials: Credentials | None, *, host: str = HOST) -> CheckTarget:
+    port = TLS_PORT if security is Security.TLS else STARTTLS_PORT
+    return CheckTarget(
+        Protocol.POP3, Endpoint(Protocol.POP3, host, port, security), credentials=credentials
+    )
+
+
+def password(user: str, secret: str) -> Credentials:
+    return Credentials(user, Secret(secret))
+
+
+def token(user: str, value: str) -> Credentials:
+    return Credentials(user, Secret(value), CredentialKind.OAUTH2)
+
+
+def step_names(result: CheckResult) -> list[str]:
+    return [s.name for s in result.steps]
+
+
+def code(result: CheckResult) -> str | None:
+    return None if result.finding is None else result.finding.code
+
+
+def greeting_length(port: int) -> int:
+    """The length of Dovecot's POP3 greeting on the plain ``port``."""
+    with socket.create_connection((MAIL_HOST, port), timeout=5) as raw:
+        data = b""
+        while not data.endswith(b"\r\n"):
+            chunk = raw.recv(4096)
+            assert chunk, "Dovecot closed before greeting"
+            data += chunk
+        return len(data)
+
+
+def oauth_user(idp: IdentityProvider, dovecot: DovecotServer) -> tuple[str, str]:
+    box = mailbox(dovecot, "unused password", "oauth")
+    upn = box.replace("@example.test", "@contoso.test")
+    idp.add_user(upn, "Entra password", mailbox=box)
+    return box, upn
+
+
+# --- success ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("security", [Security.TLS, Security.STARTTLS])
+def test_password_counts_the_messages(
+    security: Security, dovecot: DovecotServer, test_ca: TestCA
+) -> None:
+    user = mailbox(dovecot)
+    for index in range(2):
+        dovecot.deliver(user, message(f"message {index}", user))
+    tls = security is Security.TLS
+    port = dovecot.pop3_tls_port if tls else dovecot.pop3_starttls_port
+    net = network(test_ca, port, logical=TLS_PORT if tls else STARTTLS_PORT)
+    result = run(check_pop3(target(security, password(user, "correct horse")), CheckContext(net)))
+    assert result.ok, result.finding
+    assert result.authenticated and result.auth_tried
+    secure = (
+        ["tls", "greeting", "capability"]
+        if tls
+        else [
+            "greeting",
+            "capability",
+            "starttls",
+            "capability",
+        ]
+    )
+    assert step_names(result) == ["connect", *secure, "authenticate", "stat", "quit"]
+    assert all(s.ok for s in result.steps)
+    assert result.data["messages"] == len(dovecot.messages(user)) == 2
+    assert result.data["mechanism"] == "PLAIN"
+    assert result.tls is not None and result.tls.server_hostname == HOST
+    assert dovecot.auth_successes(user) == 1
+
+
+@pytest.mark.parametrize("mechanism", ["XOAUTH2", "OAUTHBEARER"])
+def test_token_sign_in(
+    mechanism: str, dovecot: DovecotServer, idp: IdentityProvider, test_ca: TestCA
+) -> None:
+    box, upn = oauth_user(idp, dovecot)
+    dovecot.deliver(box, message("for the token", box))
+    access = idp.issue_access_token(upn, [IMAP_SCOPE])
+    net = network(test_ca, dovecot.pop3_tls_port)
+    result = run(
+        check_pop3(
+            target(Security.TLS, token(box, access)),
+            CheckContext(net),
+            oauth_mechanisms=(mechanism,),
+        )
+    )
+    assert result.ok, result.finding
+    assert result.data["mechanism"] == mechanism
+    assert result.data["messages"] == 1
+    assert dovecot.auth_successes(box) == 1
+
+
+def test_without_credentials_reports_what_the_server_offers(
+    dovecot: DovecotServer, test_ca: TestCA
+) -> None:
+    net = network(test_ca, dovecot.pop3_starttls_port, logical=STARTTLS_PORT)
+    result = run(check_pop3(target(Security.STARTTLS, None), CheckContext(net)))
+    assert result.ok and not result.authenticated and not result.auth_tried
+    assert step_names(result) == ["connect", "greeting", "capability", "starttls", "capability"]
+    assert result.data["auth_mechanisms"] == ["PLAIN", "LOGIN", "XOAUTH2", "OAUTHBEARER"]
+    assert result.data["user_command"] is True
+    assert [f.code for f in result.findings] == ["pop3.auth.not-tried"]
+    assert "XOAUTH2" in result.findings[0].to_dict()["cause"]  # type: ignore[operator]
+
+
+# --- the credentials are wrong ----------------------------------------------------------------
+
+
+def test_wrong_password_costs_one_failed_login(dovecot: DovecotServer, test_ca: TestCA) -> None:
+    user = mailbox(dovecot, "right password")
+    net = network(test_ca, dovecot.pop3_tls_port)
+    result = run(
+        check_pop3(target(Security.TLS, password(user, "wrong password")), CheckContext(net))
+    )
+    assert code(result) == "pop3.auth.failed"
+    assert result.finding is not None
+    assert result.finding.server_said == "[AUTH] Authentication failed."
+    assert result.finding.detail["response_code"] == "AUTH"
+    assert not result.ok and not result.authenticated and result.auth_tried
+    assert dovecot.auth_failures(user) == 1
+    assert dovecot.auth_successes(user) == 0
+
+
+@pytest.mark.parametrize("how", ["revoked", "forged"])
+def test_rejected_token(
+    how: str, dovecot: DovecotServer, idp: IdentityProvider, test_ca: TestCA
+) -> None:
+    box, upn = oauth_user(idp, dovecot)
+    access = idp.issue_access_token(upn, [IMAP_SCOPE])
+    if how == "revoked":
+        idp.revoke_access_tokens(upn)
+    else:
+        access = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    net = network(test_ca, dovecot.pop3_tls_port)
+    result = run(check_pop3(target(Security.TLS, token(box, access)), CheckContext(net)))
+    assert code(result) == "pop3.auth.token-rejected"
+    assert result.finding is not None and "401" in str(result.finding.detail["challenge"])
+    assert dovecot.auth_failures(box) == 1
+
+
+def test_the_gate_keeps_the_other_protocol_from_trying(
+    dovecot: DovecotServer, test_ca: TestCA
+) -> None:
+    """IMAP and POP3 with the same wrong password at once: whichever asks the gate first
+    signs in, the other is told not to try: one failed login, not two."""
+    user = dovecot.add_user(f"both-{uuid.uuid4().hex[:8]}@example.test", "right password")
+    creds = password(user, "wrong password")
+    gate = AuthGate()
+    pop_net = network(test_ca, dovecot.pop3_tls_port)
+    imap_net = network(test_ca, dovecot.imap_tls_port, host="imap.example.test", logical=993)
+    imap_target = CheckTarget(
+        Protocol.IMAP,
+        Endpoint(Protocol.IMAP, "imap.example.test", 993, Security.TLS),
+        credentials=creds,
+    )
+
+    async def both() -> list[CheckResult]:
+        return list(
+            await asyncio.gather(
+                check_pop3(target(Security.TLS, creds), CheckContext(pop_net, gate=gate)),
+                check_imap(imap_target, CheckContext(imap_net, gate=gate)),
+            )
+        )
+
+    results = run(both())
+    codes = sorted(code(r) or "" for r in results)
+    assert codes in (
+        ["imap.auth.failed", "pop3.auth.skipped"],
+        ["imap.auth.skipped", "pop3.auth.failed"],
+    )
+    skipped = next(r for r in results if (code(r) or "").endswith("skipped"))
+    assert not skipped.auth_tried and not skipped.ok
+    assert dovecot.auth_failures(user) == 1
+
+
+# --- the network and the server misbehave -----------------------------------------------------
+
+
+def test_stripped_stls_stops_before_any_sign_in(
+    dovecot: DovecotServer, test_ca: TestCA, fault_proxy: FaultProxyFactory
+) -> None:
+    user = mailbox(dovecot)
+    proxy = fault_proxy(MAIL_HOST, dovecot.pop3_starttls_port, strip_starttls=True)
+    net = network(test_ca, proxy.port, logical=STARTTLS_PORT, address=proxy.host)
+    creds = password(user, "correct horse")
+    result = run(check_pop3(target(Security.STARTTLS, creds), CheckContext(net)))
+    assert code(result) == "tls.starttls-missing"
+    assert result.data["starttls_offered"] is False
+    assert not result.auth_tried and result.tls is None
+    assert step_names(result) == ["connect", "greeting", "capability", "starttls"]
+    assert dovecot.auth_failures(user) == 0 and dovecot.auth_successes(user) == 0
+
+
+@pytest.mark.parametrize("security", [Security.TLS, Security.STARTTLS])
+def test_certificate_for_another_host(
+    security: Security, dovecot: DovecotServer, test_ca: TestCA
+) -> None:
+    user = mailbox(dovecot)
+    tls = security is Security.TLS
+    port = dovecot.pop3_tls_port if tls else dovecot.pop3_starttls_port
+    other = "pop.elsewhere.test"  # not among the names of the world's certificate
+    net = network(test_ca, port, host=other, logical=TLS_PORT if tls else STARTTLS_PORT)
+    result = run(
+        check_pop3(target(security, password(user, "correct horse"), host=other), CheckContext(net))
+    )
+    assert code(result) == "tls.wrong-host"
+    assert not result.auth_tried
+    assert dovecot.auth_successes(user) == 0 and dovecot.auth_failures(user) == 0
+
+
+def test_intercepting_proxy_with_an_unknown_ca(
+    dovecot: DovecotServer, test_ca: TestCA, corporate_ca: TestCA, fault_proxy: FaultProxyFactory
+) -> None:
+    user = mailbox(dovecot)
+    proxy = fault_proxy(MAIL_HOST, dovecot.pop3_tls_port, intercept=corporate_ca)
+    net = network(test_ca, proxy.port, address=proxy.host)
+    result = run(
+        check_pop3(target(Security.TLS, password(user, "correct horse")), CheckContext(net))
+    )
+    assert code(result) == "tls.untrusted"
+    assert not result.auth_tried
+
+
+def test_server_that_stalls_after_the_greeting(
+    dovecot: DovecotServer, test_ca: TestCA, fault_proxy: FaultProxyFactory
+) -> None:
+    greeting = greeting_length(dovecot.pop3_starttls_port)
+    proxy = fault_proxy(MAIL_HOST, dovecot.pop3_starttls_port, stall_after=greeting)
+    net = network(test_ca, proxy.port, logical=STARTTLS_PORT, address=proxy.host, timeout=0.5)
+    started = time.monotonic()
+    result = run(check_pop3(target(Security.STARTTLS, None), CheckContext(net)))
+    elapsed = time.monotonic() - started
+    assert code(result) == "pop3.stalled"
+    assert 0.45 < elapsed < 2.0
+    assert [(s.name, s.ok) for s in result.steps] == [
+        ("connect", True),
+        ("greeting", True),
+        ("capability", False),
+    ]
+    assert proxy.wait_idle(1.0)
+
+
+def test_server_that_never_greets(
+    dovecot: DovecotServer, test_ca: TestCA, fault_proxy: FaultProxyFactory
+) -> None:
+    proxy = fault_proxy(MAIL_HOST, dovecot.pop3_starttls_port, accept_and_hang=True)
+    net = network(test_ca, proxy.port, logical=STARTTLS_PORT, address=proxy.host, timeout=0.5)
+    started = time.monotonic()
+    result = run(check_pop3(target(Security.STARTTLS, None), CheckContext(net)))
+    assert time.monotonic() - started < 2.0
+    assert code(result) == "pop3.no-greeting"
+
+
+@pytest.mark.parametrize("after_greeting", [False, True])
+def test_connection_reset(
+    after_greeting: bool,
+    dovecot: DovecotServer,
+    test_ca: TestCA,
+    fault_proxy: FaultProxyFactory,
+) -> None:
+    reset_after = greeting_length(dovecot.pop3_starttls_port) if after_greeting else 0
+    proxy = fault_proxy(MAIL_HOST, dovecot.pop3_starttls_port, latency=0.1, reset_after=reset_after)
+    net = network(test_ca, proxy.port, logical=STARTTLS_PORT, address=proxy.host)
+    result = run(check_pop3(target(Security.STARTTLS, None), CheckContext(net)))
+    assert code(result) == "pop3.connection-lost"
+    failed = [s.name for s in result.steps if not s.ok]
+    assert failed == (["capability"] if after_greeting else ["greeting"])
+
+
+def test_garbage_instead_of_a_greeting(
+    dovecot: DovecotServer, test_ca: TestCA, fault_proxy: FaultProxyFactory
+) -> None:
+    garbage = b"SSH-2.0-OpenSSH_9.2\r\n"
+    proxy = fault_proxy(MAIL_HOST, dovecot.pop3_starttls_port, garbage=garbage)
+    net = network(test_ca, proxy.port, logical=STARTTLS_PORT, address=proxy.host)
+    result = run(check_pop3(target(Security.STARTTLS, None), CheckContext(net)))
+    assert code(result) == "pop3.greeting.garbage"
+    assert result.finding is not None and result.finding.server_said == "SSH-2.0-OpenSSH_9.2"
+
+
+def test_plain_text_settings_never_send_credentials(
+    dovecot: DovecotServer, test_ca: TestCA
+) -> None:
+    user = mailbox(dovecot)
+    net = network(test_ca, dovecot.pop3_starttls_port, logical=STARTTLS_PORT)
+    result = run(
+        check_pop3(target(Security.PLAIN, password(user, "correct horse")), CheckContext(net))
+    )
+    assert code(result) == "pop3.plaintext.refused"
+    assert not result.auth_tried
+    assert dovecot.auth_failures(user) == 0 and dovecot.auth_successes(user) == 0
+
+
+def test_cancel_closes_the_connection_at_once(
+    dovecot: DovecotServer, test_ca: TestCA, fault_proxy: FaultProxyFactory
+) -> None:
+    greeting = greeting_length(dovecot.pop3_starttls_port)
+    proxy = fault_proxy(MAIL_HOST, dovecot.pop3_starttls_port, stall_after=greeting)
+    net = network(test_ca, proxy.port, logical=STARTTLS_PORT, address=proxy.host, timeout=30)
+
+    async def scenario() -> float:
+        greeted = asyncio.Event()
+
+        def on_step(_protocol: Protocol, step: Step) -> None:
+            if step.name == "greeting":
+                greeted.set()
+
+        task = asyncio.ensure_future(
+            check_pop3(target(Security.STARTTLS, None), CheckContext(net, on_step=on_step))
+        )
+        await asyncio.wait_for(greeted.wait(), 5)
+        await asyncio.sleep(0.2)  # now waiting for the CAPA answer that never comes
+        assert proxy.open_connections == 1
+        cancelled = time.monotonic()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert await asyncio.to_thread(proxy.wait_idle, 1.0), "still open after cancel"
+        return time.monotonic() - cancelled
+
+    assert run(scenario()) < 1.0
+
+
+# --- providers' own sentences (a scripted POP3 server) ----------------------------------------
+
+
+class ScriptedPop3:
+    """A tiny POP3 server over TLS (the world certificate) on 127.0.0.1: it offers
+    ``capabilities`` and answers every sign-in (PASS or the end of AUTH) with ``reply``."""
+
+    def __init__(self, cert: CertPair, capabilities: list[str], reply: str) -> None:
+        self.capabilities = capabilities
+        self.reply = reply
+        self.sign_ins = 0
+        self.context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        self.context.load_cert_chain(cert.chain, cert.key)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(0.1)
+        self.port = self.listener.getsockname()[1]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept, name="scripted-pop3", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.listener.close()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                raw, _ = self.listener.accept()
+            except TimeoutError:
+                continue
+            with raw:
+                raw.settimeout(5)
+                with contextlib.suppress(OSError, ssl.SSLError):
+                    self._serve(raw)
+
+    def _serve(self, raw: socket.socket) -> None:
+        with self.context.wrap_socket(raw, server_side=True) as conn:
+            reader = conn.makefile("rb")
+            conn.sendall(b"+OK Scripted POP3 ready.\r\n")
+            while line := reader.readline():
+                command = line.decode().strip().split(" ")[0].upper()
+                if command == "CAPA":
+                    listed = "".join(f"{c}\r\n" for c in self.capabilities)
+                    conn.sendall(f"+OK\r\n{listed}.\r\n".encode())
+                elif command == "USER":
+                    conn.sendall(b"+OK\r\n")
+                elif command in ("PASS", "AUTH"):
+                    if command == "AUTH":
+                        conn.sendall(b"+ \r\n")
+                        reader.readline()
+                    self.sign_ins += 1
+                    conn.sendall(f"{self.reply}\r\n".encode())
+                elif command == "QUIT":
+                    conn.sendall(b"+OK bye\r\n")
+                    return
+                else:
+                    conn.sendall(b"-ERR unknown command\r\n")
+
+
+@pytest.fixture
+def scripted() -> Iterator[list[ScriptedPop3]]:
+    servers: list[ScriptedPop3] = []
+    yield servers
+    for server in servers:
+        server.close()
+
+
+PROVIDER_SENTENCES = [
+    # (reply to the sign-in, credentials kind, finding, counts as a rejection of the credentials)
+    (
+        "-ERR Authentication failure: unknown user name or bad password.",
+        CredentialKind.OAUTH2,
+        "pop3.auth.token-rejected",
+        True,
+    ),
+    ("-ERR Logon failure: bad password", CredentialKind.PASSWORD, "pop3.auth.failed", True),
+    (
+        "-ERR User is authenticated but not connected.",
+        CredentialKind.OAUTH2,
+        "microsoft.not-connected",
+        False,
+    ),
+    (
+        "-ERR [IN-USE] Mailbox is locked by another session",
+        CredentialKind.PASSWORD,
+        "pop3.in-use",
+        False,
+    ),
+    ("-ERR [LOGIN-DELAY] Wait 15 minutes", CredentialKind.PASSWORD, "pop3.login-delay", False),
+    ("-ERR [SYS/TEMP] Try again later", CredentialKind.PASSWORD, "pop3.sys-temp", False),
+    ("-ERR [SYS/PERM] Mailbox damaged", CredentialKind.PASSWORD, "pop3.sys-perm", False),
+    (
+        "-ERR [AUTH] Application-specific password required",
+        CredentialKind.PASSWORD,
+        "pop3.auth.app-password-required",
+        True,
+    ),
+    (
+        "-ERR Basic authentication is disabled.",
+        CredentialKind.PASSWORD,
+        "microsoft.basic-auth-disabled",
+        False,
+    ),
+]
+
+
+@pytest.mark.parametrize(("reply", "kind", "expected", "rejected"), PROVIDER_SENTENCES)
+def test_provider_sentences(
+    reply: str,
+    kind: CredentialKind,
+    expected: str,
+    rejected: bool,
+    world_cert: CertPair,
+    test_ca: TestCA,
+    scripted: list[ScriptedPop3],
+) -> None:
+    server = ScriptedPop3(world_cert, ["USER", "SASL PLAIN XOAUTH2"], reply)
+    scripted.append(server)
+    net = network(test_ca, server.port, address="127.0.0.1")
+    creds = Credentials("someone@example.test", Secret("secret value"), kind)
+    gate = AuthGate()
+
+    async def check_then_ask_the_gate() -> tuple[CheckResult, bool]:
+        result = await check_pop3(target(Security.TLS, creds), CheckContext(net, gate=gate))
+        return result, await gate.turn(creds)
+
+    result, others_may_try = run(check_then_ask_the_gate())
+    assert code(result) == expected
+    assert result.auth_tried and server.sign_ins == 1
+    assert others_may_try is not rejected
+
+
+def test_user_and_pass_when_sasl_plain_is_missing(
+    world_cert: CertPair, test_ca: TestCA, scripted: list[ScriptedPop3]
+) -> None:
+    server = ScriptedPop3(world_cert, ["USER", "UIDL"], "+OK signed in")
+    scripted.append(server)
+    net = network(test_ca, server.port, address="127.0.0.1")
+    creds = password("someone@example.test", "a password")
+    result = run(check_pop3(target(Security.TLS, creds), CheckContext(net)))
+    assert result.authenticated and result.data["mechanism"] == "USER"
+    assert server.sign_ins == 1
+    assert code(result) == "pop3.stat.failed"  # the scripted server knows no STAT
+
+
+def test_no_token_method_offered(
+    world_cert: CertPair, test_ca: TestCA, scripted: list[ScriptedPop3]
+) -> None:
+    server = ScriptedPop3(world_cert, ["USER", "SASL PLAIN"], "-ERR never")
+    scripted.append(server)
+    net = network(test_ca, server.port, address="127.0.0.1")
+    result = run(
+        check_pop3(target(Security.TLS, token("a@example.test", "t0ken")), CheckContext(net))
+    )
+    assert code(result) == "pop3.auth.no-oauth"
+    assert not result.auth_tried and server.sign_ins == 0
+
+
+# --- secrets ----------------------------------------------------------------------------------
+
+
+def _forms(secret: str) -> list[str]:
+    raw = secret.encode()
+    forms = [secret, base64.b64encode(raw).decode()]
+    for prefix in (b"\x00", b"\x00\x00", b"x\x00", b"user=a@b.test\x01auth=Bearer "):
+        forms.append(base64.b64encode(prefix + raw).decode().rstrip("="))
+    return forms
+
+
+def test_secrets_never_reach_results_or_logs(
+    dovecot: DovecotServer,
+    idp: IdentityProvider,
+    test_ca: TestCA,
+    world_cert: CertPair,
+    scripted: list[ScriptedPop3],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    sentinel_password = f"SENTINEL-pw-{uuid.uuid4().hex}"
+    sentinel_token = f"SENTINEL-token-{uuid.uuid4().hex}"
+    user = mailbox(dovecot, sentinel_password)
+    wrong = mailbox(dovecot, "another password")
+    box, _upn = oauth_user(idp, dovecot)
+    tls_net = network(test_ca, dovecot.pop3_tls_port)
+    plain_net = network(test_ca, dovecot.pop3_starttls_port, logical=STARTTLS_PORT)
+    server = ScriptedPop3(world_cert, ["USER"], "-ERR [AUTH] Invalid login")
+    scripted.append(server)
+    user_pass_net = network(test_ca, server.port, address="127.0.0.1")
+    runs: list[tuple[CheckTarget, Network, tuple[str, ...]]] = [
+        (target(Security.TLS, password(user, sentinel_password)), tls_net, ()),
+        (target(Security.STARTTLS, password(wrong, sentinel_password)), plain_net, ()),
+        (target(Security.TLS, token(box, sentinel_token)), tls_net, ("XOAUTH2",)),
+        (target(Security.TLS, token(box, sentinel_token)), tls_net, ("OAUTHBEARER",)),
+        (target(Security.TLS, password(user, sentinel_password)), user_pass_net, ()),
+    ]
+    outputs: list[str] = []
+    oks: list[bool] = []
+    for check_target, net, mechanisms in runs:
+        kwargs = {"oauth_mechanisms": mechanisms} if mechanisms else {}
+        result = run(check_pop3(check_target, CheckContext(net), **kwargs))
+        oks.append(result.ok)
+        for language in ("en", "ja"):
+            outputs.append(json.dumps(result.to_dict(language), ensure_ascii=False))
+        outputs.append(repr(result))
+    assert oks == [True, False, False, False, False]
+    everything = "\n".join(outputs) + caplog.text
+    for secret in (sentinel_password, sentinel_token):
+        for form in _forms(secret):
+            assert form not in everything
