@@ -28,6 +28,10 @@ from app.core.errors import (
 SUBCOMMANDS: dict[str, str] = {
     "gui": "open the setup window (the default when no subcommand is given)",
     "detect": "find the mail, calendar and contacts settings for an email address",
+    "verify": "check incoming, outgoing, calendar and contacts servers for real",
+    "signin": "sign in to a Microsoft mailbox (the sign-in window, or --system-browser)",
+    "signout": "forget a mailbox's Microsoft sign-in and its tokens",
+    "admin": "administrator commands: consent-url (the admin-consent link for a tenant)",
 }
 
 

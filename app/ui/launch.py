@@ -77,7 +77,7 @@ class _StartupMessages:
         sys.stderr.flush()
 
 
-def _create_application(argv: list[str]) -> QApplication:
+def create_application(argv: list[str]) -> QApplication:
     existing = QApplication.instance()
     if isinstance(existing, QApplication):
         return existing
@@ -91,7 +91,7 @@ def _create_application(argv: list[str]) -> QApplication:
     return app
 
 
-def _identify(app: QApplication) -> None:
+def identify(app: QApplication) -> None:
     app.setApplicationName(APPLICATION_NAME)
     app.setApplicationDisplayName(DISPLAY_NAME)
     app.setOrganizationName(ORGANIZATION_NAME)
@@ -132,8 +132,8 @@ def _exit_on_interrupt(app: QApplication) -> Callable[[], None]:
 def launch(argv: list[str] | None = None) -> int:
     """Run the window until it closes; returns the exit code."""
     # "mailsetup" also under ``python -m app``: Qt names the X11 window class after argv[0]
-    app = _create_application(["mailsetup"] if argv is None else argv)
-    _identify(app)
+    app = create_application(["mailsetup"] if argv is None else argv)
+    identify(app)
     window = MainWindow()
     undo = _exit_on_interrupt(app)
     try:
