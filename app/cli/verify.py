@@ -11,17 +11,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from dataclasses import replace
 from typing import TextIO
 
 from app.cli import configuration
 from app.cli.exitcodes import ExitCode
 from app.cli.netargs import add_network_arguments
 from app.cli.output import print_error, print_json
+from app.cli.signin import no_client_id_error
+from app.core.auth.microsoft import IMAP_SCOPE, POP_SCOPE, SMTP_SCOPE
 from app.core.checks.base import CheckTarget, CredentialKind, Credentials, Secret
 from app.core.checks.runner import VerifyOptions, VerifyResult, verify
+from app.core.config import Config
 from app.core.discovery.engine import detect
 from app.core.errors import InvalidSettingError
-from app.core.model import AccountConfig, EmailAddress, Endpoint, Protocol, Security
+from app.core.model import AccountConfig, AuthKind, EmailAddress, Endpoint, Protocol, Security
 from app.core.net import Network
 from app.core.net.options import parse_timeout
 from app.core.texts import LANGUAGES, Language, Text, language_from_environment, render
@@ -37,6 +41,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--no-auth", action="store_true", help="check without signing in (credential-free)"
+    )
+    parser.add_argument(
+        "--auth",
+        choices=("oauth2-microsoft", "password"),
+        help="how to sign in: the cached Microsoft sign-in (see mailsetup signin) or a "
+        "password from --password-stdin; default: the Microsoft sign-in for Microsoft 365 "
+        "and Outlook.com accounts when one is cached, else the password",
     )
     for name, help_text in (
         ("--imap", "check this IMAP server"),
@@ -154,14 +165,15 @@ def targets_from(
 def run(args: argparse.Namespace) -> int:
     language: Language = args.language or language_from_environment()
     address = EmailAddress.parse(args.address)
-    net = Network(configuration.network_options(args, configuration.load(language)))
+    config = configuration.load(language)
+    net = Network(configuration.network_options(args, config))
     options = VerifyOptions()
     if args.deadline is not None:
         options = VerifyOptions(deadline=parse_timeout(args.deadline))
     secret = None
     if args.password_stdin and not args.no_auth:
         secret = _read_password(sys.stdin)
-    result = asyncio.run(_verify(args, address, net, secret, options, language))
+    result = asyncio.run(_verify(args, address, net, secret, options, language, config))
     if result is None:
         print_error(
             "verify.nothing-to-check",
@@ -183,6 +195,7 @@ async def _verify(
     secret: Secret | None,
     options: VerifyOptions,
     language: Language,
+    settings: Config,
 ) -> VerifyResult | None:
     config = None
     if not _explicit(args):
@@ -193,7 +206,59 @@ async def _verify(
     targets = targets_from(args, address, config, secret)
     if not targets:
         return None
+    if not args.no_auth and _wants_microsoft(args, config, secret):
+        targets = await _with_microsoft_tokens(
+            targets, str(address), settings, net, required=args.auth == "oauth2-microsoft"
+        )
     return await verify(str(address), targets, net, options=options, language=language)
+
+
+def _wants_microsoft(
+    args: argparse.Namespace, config: AccountConfig | None, secret: Secret | None
+) -> bool:
+    if args.auth is not None:
+        return bool(args.auth == "oauth2-microsoft")
+    return secret is None and config is not None and config.auth is AuthKind.OAUTH2_MICROSOFT
+
+
+# The token scope each mail protocol signs in with (one resource per token request).
+_SCOPES: dict[Protocol, str] = {
+    Protocol.IMAP: IMAP_SCOPE,
+    Protocol.POP3: POP_SCOPE,
+    Protocol.SMTP: SMTP_SCOPE,
+}
+
+
+async def _with_microsoft_tokens(
+    targets: list[CheckTarget],
+    address: str,
+    settings: Config,
+    net: Network,
+    *,
+    required: bool,
+) -> list[CheckTarget]:
+    """The mail targets with the cached Microsoft sign-in's tokens (refreshed silently). When
+    none is cached: an error if it was asked for, else the targets as they were."""
+    if not settings.microsoft.client_id:
+        if required:
+            raise no_client_id_error()
+        return targets
+    from app.core.auth.microsoft import MicrosoftSignIn
+    from app.core.auth.token_cache import TokenCacheStore
+
+    store = await asyncio.to_thread(TokenCacheStore.open)
+    service = MicrosoftSignIn(settings.microsoft, net, store)
+    if not required and not any(a.address == address for a in await service.accounts()):
+        return targets
+    updated: list[CheckTarget] = []
+    for target in targets:
+        scope = _SCOPES.get(target.protocol)
+        if scope is None:  # calendars and contacts: Microsoft offers no CalDAV/CardDAV
+            updated.append(target)
+            continue
+        credentials = await service.oauth_credentials(address, [scope])
+        updated.append(replace(target, credentials=credentials))
+    return updated
 
 
 def print_summary(result: VerifyResult, language: Language, out: TextIO) -> None:
