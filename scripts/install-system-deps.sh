@@ -19,6 +19,8 @@ packages=(
   xdotool
   # a test CA for Qt WebEngine (certutil), a shifted clock for skew tests
   libnss3-tools faketime
+  # the real Thunderbird, to prove that exported accounts load; openssl checks CMS signatures
+  thunderbird openssl
 )
 
 missing=()

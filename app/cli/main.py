@@ -32,6 +32,8 @@ SUBCOMMANDS: dict[str, str] = {
     "signin": "sign in to a Microsoft mailbox (the sign-in window, or --system-browser)",
     "signout": "forget a mailbox's Microsoft sign-in and its tokens",
     "admin": "administrator commands: consent-url (the admin-consent link for a tenant)",
+    "export": "write an account's settings for a mail program (Apple, Thunderbird, Outlook...)",
+    "accounts": "the saved accounts: list, show, verify again, remove (with their secrets)",
 }
 
 

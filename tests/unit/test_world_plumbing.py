@@ -98,3 +98,38 @@ def test_the_network_guard_lets_loopback_through() -> None:
         server.listen()
         with socket.create_connection(server.getsockname(), timeout=2):
             pass
+
+
+def test_a_server_dies_with_the_test_process_that_started_it(tmp_path: Path) -> None:
+    """A pytest killed outright (no teardown) must not leave its servers running."""
+    pid_file = tmp_path / "server.pid"
+    script = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from tests.world import proc\n"
+        f"server = proc.ServerProcess('s', [sys.executable, '-c', 'import time; time.sleep(60)'],"
+        f" Path({str(tmp_path / 's.log')!r}))\n"
+        "server.start(lambda: True)\n"
+        f"Path({str(pid_file)!r}).write_text(str(server.process.pid))\n"
+        "time.sleep(60)\n"
+    )
+    import os
+    import signal
+    import subprocess
+
+    root = Path(__file__).resolve().parents[2]
+    parent = subprocess.Popen([sys.executable, "-c", script], cwd=root)
+    try:
+        deadline = time.monotonic() + 20
+        while not pid_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        server_pid = int(pid_file.read_text())
+        assert not _gone(server_pid)
+        os.kill(parent.pid, signal.SIGKILL)
+        parent.wait(timeout=10)
+        deadline = time.monotonic() + 5
+        while not _gone(server_pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _gone(server_pid), "the server outlived the killed test process"
+    finally:
+        parent.kill()

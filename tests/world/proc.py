@@ -11,10 +11,12 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -46,6 +48,21 @@ def tail(path: Path, limit: int = 8000) -> str:
     except OSError as exc:
         return f"(no log: {exc})"
     return data[-limit:].decode("utf-8", "replace")
+
+
+def die_with_parent() -> None:
+    """In the child, before it runs the server: ask Linux to send it SIGTERM when the test
+    process dies, so that a killed pytest (a timeout, Ctrl+C twice) leaves no server behind."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
+
+
+_PR_SET_PDEATHSIG = 1
 
 
 def free_port(host: str = LOOPBACK) -> int:
@@ -140,6 +157,7 @@ class ServerProcess:
                 env=self.env,
                 cwd=self.cwd,
                 start_new_session=True,
+                preexec_fn=die_with_parent,
             )
         except OSError as exc:
             raise WorldError(f"{self.name} could not be started ({self.argv[0]}): {exc}") from exc
