@@ -10,9 +10,9 @@ import argparse
 import sys
 
 from app.cli.netargs import network_options_from_args
-from app.core.config import Config, load_config
+from app.core.config import Config, ConfigWarning, load_config
 from app.core.net import NetworkOptions
-from app.core.texts import Language
+from app.core.texts import Language, language_from_environment
 
 
 def load(language: Language) -> Config:
@@ -23,6 +23,14 @@ def load(language: Language) -> Config:
     return config
 
 
-def network_options(args: argparse.Namespace, config: Config) -> NetworkOptions:
-    """The command line's network switches plus the configured CA bundles."""
-    return config.network_options(network_options_from_args(args))
+def network_options(
+    args: argparse.Namespace, config: Config, language: Language | None = None
+) -> NetworkOptions:
+    """The command line's network switches plus the configured CA bundles, ISPDB mirror and
+    proxy; a switch that a locked setting overrides is named on standard error."""
+    ignored: list[ConfigWarning] = []
+    options = config.network_options(network_options_from_args(args), ignored)
+    shown_in = language or language_from_environment()
+    for warning in ignored:
+        sys.stderr.write(f"mailsetup: {warning.render(shown_in)}\n")
+    return options

@@ -292,3 +292,12 @@ def test_mx_keys() -> None:
     ]
     assert mx_keys("mx.example.test", "example.test") == []
     assert mx_keys(".", "example.test") == []
+
+
+def test_an_ispdb_switched_off_by_it_is_never_asked(web: WebServer, test_ca: TestCA) -> None:
+    world = DiscoveryWorld(web, test_ca)
+    world.serve_ispdb("switched-off.test", isp_config("switched-off.test"))
+    context = world.context("taro@switched-off.test", ispdb_url=None)
+    report = asyncio.run(IspdbSource().run(context))
+    assert report.outcome is SourceOutcome.SKIPPED
+    assert not web.requests_to(host=ISPDB_HOST)

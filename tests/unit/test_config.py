@@ -9,16 +9,23 @@ from pathlib import Path
 import pytest
 
 from app.core.config import (
+    DEFAULT_PRODUCT_NAME,
     DEFAULT_REDIRECT_URI,
     DEFAULT_SCOPES,
     ENV_VAR,
+    OTHER_PROVIDER,
     SCHEMA_VERSION,
     SETTINGS,
+    BrandingSettings,
     Config,
+    ConfigWarning,
     LayerKind,
     LockedKeyError,
     MicrosoftSettings,
     NetworkSettings,
+    OrganisationSettings,
+    ProvidersSettings,
+    SupportSettings,
     admin_consent_url,
     host_matches,
     load_config,
@@ -29,6 +36,7 @@ from app.core.config import (
 )
 from app.core.errors import ConfigError, InvalidSettingError
 from app.core.net import NetworkOptions
+from app.core.net.options import DEFAULT_ISPDB_URL
 from app.core.resources import resource_path
 from app.core.texts import Text
 from tests.world.ca import TestCA
@@ -38,6 +46,9 @@ CLIENT_A = "11111111-1111-4111-8111-111111111111"
 CLIENT_B = "22222222-2222-4222-8222-222222222222"
 CLIENT_C = "33333333-3333-4333-8333-333333333333"
 CLIENT_D = "44444444-4444-4444-8444-444444444444"
+FIXTURES = ROOT / "tests" / "fixtures" / "policies"
+LOGO_PNG = (FIXTURES / "logo.png").read_bytes()
+LOGO_SVG = (FIXTURES / "logo.svg").read_bytes()
 
 
 def write(path: Path, text: str) -> Path:
@@ -411,7 +422,11 @@ def test_an_unknown_locked_key_is_a_warning_with_a_suggestion(files: Files) -> N
         ('[microsft]\ntenant = "x"\n', "microsft", "microsoft"),
         ("schema_versoin = 1\n", "schema_versoin", "schema_version"),
         ("[network]\nproxy_url = 'x'\n", "network.proxy_url", None),
-        ("[branding]\nproduct_name = 'Contoso Mail'\n", "branding.product_name", None),
+        ("[network]\nprox = 'x'\n", "network.prox", "network.proxy"),
+        ("[branding]\nproduct = 'Contoso Mail'\n", "branding.product", None),
+        ("[support]\nmail = 'it@corp.test'\n", "support.mail", "support.email"),
+        ("[providers]\nallow = ['google']\n", "providers.allow", "providers.allowed"),
+        ("[organization]\ndefault_app = 'other'\n", "organization", "organisation"),
         ("[microsoft.extra]\nx = 1\n", "microsoft.extra", None),
     ],
 )
@@ -443,10 +458,11 @@ def test_a_newer_schema_version_is_a_warning_not_a_failure(files: Files) -> None
     files.write(
         "machine",
         f'schema_version = {SCHEMA_VERSION + 1}\n[microsoft]\nclient_id = "{CLIENT_A}"\n'
-        "[support]\nemail = 'help@corp.test'\n",
+        "[support]\nemail = 'help@corp.test'\nchat = 'x'\n",
     )
     config = files.load()
     assert config.microsoft.client_id == CLIENT_A
+    assert config.support.email == "help@corp.test"
     codes = [w.code for w in config.warnings]
     assert codes == ["config.newer-schema", "config.unknown-key"]
     assert str(files.machine) in str(config.warnings[0])
@@ -746,22 +762,478 @@ def test_microsoft_settings_defaults_match_the_defaults_file() -> None:
     assert config.microsoft == MicrosoftSettings()
 
 
+def admin_guide_example() -> str:
+    guide = (ROOT / "docs" / "admin-guide.md").read_text(encoding="utf-8")
+    section = guide.split("### A complete example", 1)[1]
+    return section.split("```toml\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_complete_example_of_the_admin_guide_sets_every_key() -> None:
+    data = tomllib.loads(admin_guide_example())
+    keys = {
+        f"{name}.{sub}" if isinstance(value, dict) else name
+        for name, value in data.items()
+        for sub in (value if isinstance(value, dict) else [None])
+    }
+    assert keys == {*SETTINGS, "locked"}
+
+
 def test_the_complete_example_of_the_admin_guide_loads_cleanly(
     files: Files, test_ca: TestCA
 ) -> None:
     guide = (ROOT / "docs" / "admin-guide.md").read_text(encoding="utf-8")
-    section = guide.split("### A complete example", 1)[1]
-    example = section.split("```toml\n", 1)[1].split("```", 1)[0]
     write(files.machine.parent / "contoso-inspection-ca.pem", test_ca.pem.decode("ascii"))
-    files.write("machine", example)
-    files.write("user", '[microsoft]\ntenant = "other.test"\n')
+    write(files.machine.parent / "contoso-logo.svg", LOGO_SVG.decode())
+    files.write("machine", admin_guide_example())
+    files.write(
+        "user", '[microsoft]\ntenant = "other.test"\n[support]\nphone = "+1 206 555 0199"\n'
+    )
     config = files.load()
     assert config.microsoft.client_id == "6a1d3c2b-8e4f-4b7a-9c0d-5e6f7a8b9c0d"
     assert config.microsoft.account_types == "single-tenant"
     assert config.microsoft.tenant == "contoso.onmicrosoft.com"  # locked: the user's is ignored
     assert config.microsoft.allowed_hosts == ("sts.contoso.com", "*.okta.com")
     assert config.network.ca_bundle == (files.machine.parent / "contoso-inspection-ca.pem",)
-    assert [w.code for w in config.warnings] == ["config.locked-ignored"]
+    assert config.network.ispdb_url == "https://ispdb.contoso.com/autoconfig/v1.1/"
+    assert config.network.proxy == "http://proxy.contoso.com:8080"
+    assert config.providers == ProvidersSettings(("microsoft365", "other"), ("other",))
+    assert config.organisation.default_app == "classic-outlook"
+    assert config.branding.logo == files.machine.parent / "contoso-logo.svg"
+    assert config.branding.shown_name == "Contoso Mail Setup"
+    assert config.support.phone == "+1 425 555 0100 ext. 2"  # locked
+    assert config.support.is_set
+    assert [w.code for w in config.warnings] == ["config.locked-ignored"] * 2
     client_id = config.microsoft.client_id or ""
     url = admin_consent_url("contoso.onmicrosoft.com", client_id, config.microsoft.redirect_uri)
     assert url.replace(client_id, "<client-id>") in guide  # the guide shows the real link
+
+
+# --- organisation settings (issue 8): providers, default app, network, branding, support --------
+
+
+def test_the_organisation_settings_default_to_nothing_set(files: Files) -> None:
+    config = files.load()
+    assert config.providers == ProvidersSettings()
+    assert config.organisation == OrganisationSettings()
+    assert config.branding == BrandingSettings()
+    assert config.branding.shown_name == DEFAULT_PRODUCT_NAME
+    assert config.support == SupportSettings()
+    assert not config.support.is_set
+    assert config.network == NetworkSettings()
+    assert config.network.ispdb_url == DEFAULT_ISPDB_URL and config.network.proxy is None
+
+
+@pytest.mark.parametrize(
+    ("text", "attribute", "expected"),
+    [
+        (
+            '[providers]\nallowed = ["Google", "microsoft365", "google"]\n',
+            "providers.allowed",
+            ("google", "microsoft365"),
+        ),
+        ('[providers]\nhidden = ["yahoo", "other"]\n', "providers.hidden", ("yahoo", "other")),
+        (
+            '[organisation]\ndefault_app = "New-Outlook"\n',
+            "organisation.default_app",
+            "new-outlook",
+        ),
+        ('[organisation]\ndefault_app = "apple-mail"\n', "organisation.default_app", "apple-mail"),
+        (
+            '[network]\nispdb_url = "https://ispdb.corp.test/v1.1"\n',
+            "network.ispdb_url",
+            "https://ispdb.corp.test/v1.1/",
+        ),
+        ('[network]\nispdb_url = "None"\n', "network.ispdb_url", None),
+        ('[network]\nispdb_url = ""\n', "network.ispdb_url", DEFAULT_ISPDB_URL),
+        (
+            '[network]\nproxy = "proxy.corp.test:8080"\n',
+            "network.proxy",
+            "http://proxy.corp.test:8080",
+        ),
+        ('[network]\nproxy = "DIRECT"\n', "network.proxy", "direct"),
+        ('[network]\nproxy = ""\n', "network.proxy", None),
+        ('[branding]\nproduct_name = " Contoso Mail "\n', "branding.product_name", "Contoso Mail"),
+        (
+            '[support]\nname = "Contoso IT Service Desk"\n',
+            "support.name",
+            "Contoso IT Service Desk",
+        ),
+        ('[support]\nemail = "mailto:Help@Corp.Test"\n', "support.email", "Help@corp.test"),
+        ('[support]\nphone = "+81  3-1234-5678"\n', "support.phone", "+81 3-1234-5678"),
+        ('[support]\nphone = "(425) 555-0100 x12"\n', "support.phone", "(425) 555-0100 x12"),
+        (
+            '[support]\nurl = "https://help.corp.test/mail?from=app"\n',
+            "support.url",
+            "https://help.corp.test/mail?from=app",
+        ),
+    ],
+)
+def test_valid_organisation_values(
+    files: Files, text: str, attribute: str, expected: object
+) -> None:
+    files.write("machine", text)
+    config = files.load()
+    section, name = attribute.split(".")
+    assert getattr(getattr(config, section), name) == expected
+    assert config.value(attribute) == expected
+    assert config.origin(attribute).kind is LayerKind.MACHINE
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "reason"),
+    [
+        ('[providers]\nallowed = "google"\n', "providers.allowed", "config.type"),
+        ('[providers]\nallowed = ["Google Mail"]\n', "providers.allowed", "config.provider-id"),
+        ("[providers]\nhidden = [3]\n", "providers.hidden", "config.list-item"),
+        (
+            '[organisation]\ndefault_app = "outlook"\n',
+            "organisation.default_app",
+            "config.default-app",
+        ),
+        ("[organisation]\ndefault_app = 1\n", "organisation.default_app", "config.type"),
+        (
+            '[network]\nispdb_url = "ftp://ispdb.corp.test/"\n',
+            "network.ispdb_url",
+            "net.option.url",
+        ),
+        (
+            '[network]\nproxy = "socks5://proxy.corp.test:1080"\n',
+            "network.proxy",
+            "net.option.socks",
+        ),
+        (
+            '[network]\nproxy = "http://me:pw@proxy.corp.test:8080"\n',
+            "network.proxy",
+            "config.proxy-credentials",
+        ),
+        ('[network]\nproxy = "http://proxy.corp.test:0"\n', "network.proxy", "net.option.url"),
+        (
+            '[branding]\nproduct_name = "Contoso\\nMail"\n',
+            "branding.product_name",
+            "config.org.control-chars",
+        ),
+        (
+            f'[branding]\nproduct_name = "{"x" * 65}"\n',
+            "branding.product_name",
+            "config.org.too-long",
+        ),
+        ('[branding]\nlogo = "logo.gif"\n', "branding.logo", "config.logo.kind"),
+        ('[branding]\nlogo = "missing.png"\n', "branding.logo", "config.logo.missing"),
+        ('[support]\nemail = "helpdesk"\n', "support.email", "config.support-email"),
+        ('[support]\nemail = "help desk@corp.test"\n', "support.email", "config.support-email"),
+        ('[support]\nphone = "call 555"\n', "support.phone", "config.support-phone"),
+        ('[support]\nphone = "1234"\n', "support.phone", "config.support-phone"),
+        ('[support]\nphone = "+８１ 3 1234 5678"\n', "support.phone", "config.support-phone"),
+        ('[support]\nurl = "help.corp.test"\n', "support.url", "config.support-url"),
+        ('[support]\nurl = "javascript:alert(1)"\n', "support.url", "config.support-url"),
+        ("[support]\nname = ['IT']\n", "support.name", "config.type"),
+        ('providers = "google"\n', "providers", "config.type"),
+    ],
+)
+@pytest.mark.parametrize("layer", ["user", "machine"])
+def test_a_bad_organisation_value_is_an_error_naming_key_and_file(
+    files: Files, layer: str, text: str, key: str, reason: str
+) -> None:
+    path = files.write(layer, text)
+    with pytest.raises(ConfigError) as caught:
+        files.load()
+    assert reason_key(caught.value) == reason
+    assert_names(caught.value, path, key)
+
+
+def test_a_bad_override_of_an_organisation_key_names_the_source(files: Files) -> None:
+    with pytest.raises(ConfigError) as caught:
+        files.load().override("support.email", "nobody", source="--support-email")
+    assert reason_key(caught.value) == "config.support-email"
+    assert "--support-email" in str(caught.value) and "support.email" in str(caught.value)
+
+
+ORG_VALUES: dict[str, tuple[str, object]] = {
+    # key: (TOML value for the machine file, a different valid value for the user's layers)
+    "providers.allowed": ('["microsoft365"]', ["google"]),
+    "providers.hidden": ('["yahoo"]', []),
+    "organisation.default_app": ('"classic-outlook"', "thunderbird"),
+    "network.ispdb_url": ('"none"', "https://ispdb.user.test/"),
+    "network.proxy": ('"http://proxy.corp.test:8080"', "direct"),
+    "branding.product_name": ('"Contoso Mail"', "My Mail"),
+    "branding.logo": ('"logo.svg"', ""),
+    "support.name": ('"Contoso IT"', "Someone else"),
+    "support.email": ('"it@corp.test"', "fake@evil.test"),
+    "support.phone": ('"+1 425 555 0100"', "+1 206 555 0199"),
+    "support.url": ('"https://it.corp.test/"', "https://evil.test/"),
+}
+
+
+def toml_value(value: object) -> str:
+    import json
+
+    return json.dumps(value)
+
+
+@pytest.mark.parametrize("key", sorted(ORG_VALUES))
+def test_a_locked_organisation_key_keeps_the_machine_value(files: Files, key: str) -> None:
+    section, name = key.split(".")
+    machine_value, user_value = ORG_VALUES[key]
+    write(files.machine.parent / "logo.svg", LOGO_SVG.decode())
+    files.write("machine", f'locked = ["{key}"]\n[{section}]\n{name} = {machine_value}\n')
+    files.write("user", f"[{section}]\n{name} = {toml_value(user_value)}\n")
+    files.write("env", f"[{section}]\n{name} = {toml_value(user_value)}\n")
+    config = files.load()
+    expected = build_value(key, machine_value, files.machine.parent)
+    assert config.value(key) == expected
+    assert config.origin(key).kind is LayerKind.MACHINE
+    assert config.is_locked(key)
+    assert [(w.code, w.source) for w in config.warnings] == [
+        ("config.locked-ignored", str(files.user)),
+        ("config.locked-ignored", str(files.env)),
+    ]
+    with pytest.raises(LockedKeyError) as caught:
+        config.override(key, user_value, source="settings window")
+    assert str(files.machine) in str(caught.value)
+    # unlocked, the same key may be overridden
+    files.write("machine", f"[{section}]\n{name} = {machine_value}\n")
+    unlocked = files.load().override(key, user_value, source="settings window")
+    assert unlocked.value(key) == build_value(key, toml_value(user_value), files.root)
+
+
+def build_value(key: str, toml_text: str, base: Path) -> object:
+    """The parsed value of ``key = toml_text`` (relative paths against ``base``)."""
+    from app.core.config import schema
+
+    parsed = tomllib.loads(f"x = {toml_text}")["x"]
+    return schema.SETTINGS[key].parse(parsed, base)
+
+
+def test_every_organisation_key_has_a_lock_test() -> None:
+    org_sections = ("providers", "organisation", "branding", "support")
+    org_keys = {k for k in SETTINGS if k.split(".")[0] in org_sections}
+    org_keys |= {"network.ispdb_url", "network.proxy"}
+    assert org_keys == set(ORG_VALUES)
+
+
+def test_unknown_provider_ids_warn_with_did_you_mean_and_stay_in_the_list(files: Files) -> None:
+    files.write("machine", '[providers]\nallowed = ["gogle", "microsoft365", "zzzzzz"]\n')
+    config = files.load()
+    assert config.providers.allowed == ("gogle", "microsoft365", "zzzzzz")
+    unknown = [(w.code, w.key, w.suggestion) for w in config.warnings]
+    assert unknown == [
+        ("config.provider-unknown", "providers.allowed", "google"),
+        ("config.provider-unknown", "providers.allowed", None),
+    ]
+    assert "Did you mean google?" in str(config.warnings[0])
+    assert str(files.machine) in str(config.warnings[0])
+    assert "gogle" in config.warnings[0].render("ja")
+    # a typo never opens every provider: google is still not allowed
+    assert not config.providers.is_allowed("google")
+    assert config.providers.is_allowed("microsoft365")
+
+
+def test_every_catalog_provider_id_is_accepted_without_a_warning(files: Files) -> None:
+    from app.core.discovery.catalog import default_catalog
+
+    ids = [provider.id for provider in default_catalog()]
+    files.write("user", f"[providers]\nhidden = {toml_value([*ids, OTHER_PROVIDER])}\n")
+    config = files.load()
+    assert config.warnings == ()
+    assert len(config.providers.hidden) == len(ids) + 1
+
+
+def test_allowed_and_hidden_providers() -> None:
+    everyone = ProvidersSettings()
+    assert everyone.is_allowed("google") and everyone.is_offered(None)
+    limited = ProvidersSettings(allowed=("microsoft365", "other"), hidden=("other",))
+    assert limited.is_allowed("microsoft365") and limited.is_offered("microsoft365")
+    assert not limited.is_allowed("google")
+    assert limited.is_allowed(None)  # an address no catalog provider describes: "other"
+    assert not limited.is_offered(None)  # ...but not offered in lists
+    hidden = ProvidersSettings(hidden=("yahoo",))
+    assert hidden.is_allowed("yahoo") and not hidden.is_offered("yahoo")
+
+
+def test_a_logo_is_relative_to_its_file_and_must_be_what_it_says(files: Files) -> None:
+    write(files.env.parent / "img" / "logo.svg", LOGO_SVG.decode())
+    files.env.parent.joinpath("img", "logo.png").write_bytes(LOGO_PNG)
+    files.write("env", '[branding]\nlogo = "img/logo.png"\n')
+    assert files.load().branding.logo == files.env.parent / "img" / "logo.png"
+    files.write("env", '[branding]\nlogo = "img/logo.svg"\n')
+    assert files.load().branding.logo == files.env.parent / "img" / "logo.svg"
+    files.env.parent.joinpath("img", "fake.png").write_bytes(LOGO_SVG)  # an SVG named .png
+    files.write("env", '[branding]\nlogo = "img/fake.png"\n')
+    with pytest.raises(ConfigError) as caught:
+        files.load()
+    assert reason_key(caught.value) == "config.logo.content"
+    assert caught.value.code == "config.logo"
+    assert_names(caught.value, files.env, "branding.logo")
+
+
+def test_support_settings_to_dict() -> None:
+    support = SupportSettings(name="IT", email="it@corp.test")
+    assert support.is_set
+    assert support.to_dict() == {"name": "IT", "email": "it@corp.test"}
+    assert not SupportSettings(name="IT").is_set
+
+
+# --- network options: the command line against the configuration --------------------------------
+
+
+def test_configured_ispdb_and_proxy_apply_when_the_command_line_is_silent(files: Files) -> None:
+    files.write(
+        "machine",
+        '[network]\nispdb_url = "https://ispdb.corp.test/"\nproxy = "proxy.corp.test:3128"\n',
+    )
+    options = files.load().network_options(NetworkOptions(timeout=4.0))
+    assert options.ispdb_url == "https://ispdb.corp.test/"
+    assert options.proxy == "http://proxy.corp.test:3128"
+    assert options.system_proxy is False
+    assert options.timeout == 4.0
+    files.write("machine", '[network]\nproxy = "direct"\n')
+    direct = files.load().network_options(NetworkOptions())
+    assert direct.proxy is None and direct.system_proxy is False
+    files.write("machine", '[network]\nispdb_url = "none"\n')
+    config = files.load()
+    assert not config.network.ispdb_enabled
+    assert config.network_options(NetworkOptions()).ispdb_url is None  # the ISPDB is off
+
+
+def test_the_command_line_wins_over_an_unlocked_network_key(files: Files) -> None:
+    files.write(
+        "machine",
+        '[network]\nispdb_url = "https://ispdb.corp.test/"\nproxy = "proxy.corp.test:3128"\n',
+    )
+    ignored: list[ConfigWarning] = []
+    base = NetworkOptions(
+        ispdb_url="https://mirror.cli.test/", proxy=None, system_proxy=False
+    )  # --proxy direct
+    options = files.load().network_options(base, ignored)
+    assert options.ispdb_url == "https://mirror.cli.test/"
+    assert options.proxy is None and options.system_proxy is False
+    assert ignored == []
+
+
+def test_a_locked_network_key_wins_over_the_command_line_with_a_warning(files: Files) -> None:
+    files.write(
+        "machine",
+        'locked = ["network"]\n'
+        '[network]\nispdb_url = "https://ispdb.corp.test/"\nproxy = "proxy.corp.test:3128"\n',
+    )
+    config = files.load()
+    ignored: list[ConfigWarning] = []
+    base = NetworkOptions(ispdb_url="https://mirror.cli.test/", proxy="http://u:pw@mine.test:8")
+    options = config.network_options(base, ignored)
+    assert options.ispdb_url == "https://ispdb.corp.test/"
+    assert options.proxy == "http://proxy.corp.test:3128"
+    assert [(w.code, w.key, w.source) for w in ignored] == [
+        ("config.locked-option-ignored", "network.ispdb_url", "command line"),
+        ("config.locked-option-ignored", "network.proxy", "command line"),
+    ]
+    assert "--proxy http://mine.test:8 is ignored" in str(ignored[1])
+    assert "pw" not in str(ignored[1])  # credentials in a proxy URL are never shown
+    assert str(files.machine) in str(ignored[0])
+    # the same value on the command line is no conflict
+    again: list[ConfigWarning] = []
+    config.network_options(NetworkOptions(proxy="http://proxy.corp.test:3128"), again)
+    assert again == []
+
+
+def test_a_lock_without_a_value_keeps_the_default_against_the_command_line(files: Files) -> None:
+    files.write("machine", 'locked = ["network.proxy"]\n')
+    ignored: list[ConfigWarning] = []
+    options = files.load().network_options(NetworkOptions(proxy="http://mine.test:8"), ignored)
+    assert options.proxy is None and options.system_proxy is True  # the system's settings
+    assert [w.key for w in ignored] == ["network.proxy"]
+
+
+# --- mailsetup config show ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def cli_files(files: Files, monkeypatch: pytest.MonkeyPatch) -> Files:
+    """``files`` as the real program finds them: user folder, MAILSETUP_CONFIG, machine file,
+    and no policy sources."""
+    from app.core.config import policy
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(files.root / "xdg"))
+    files.user = user_config_path()
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    monkeypatch.setattr(paths, "machine_config_paths", lambda **_: (files.machine,))
+    monkeypatch.setattr(policy, "read_policy_layers", lambda **_: [])
+    return files
+
+
+def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    from app.cli.main import run
+
+    code = run(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_config_show_json_lists_values_sources_locks_and_warnings(
+    cli_files: Files, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    cli_files.write(
+        "machine",
+        'locked = ["support.email", "network.proxy"]\n'
+        '[support]\nemail = "it@corp.test"\n[network]\nproxy = "proxy.corp.test:3128"\n',
+    )
+    cli_files.write("user", '[support]\nemail = "me@home.test"\nphone = "+1 206 555 0199"\n')
+    code, out, _ = run_cli(
+        ["config", "show", "--json", "--proxy", "direct", "--language", "en"], capsys
+    )
+    assert code == 0
+    shown = json.loads(out)
+    email = shown["settings"]["support.email"]
+    assert email == {
+        "value": "it@corp.test",
+        "source": {"kind": "machine", "location": str(cli_files.machine)},
+        "locked": True,
+        "locked_by": str(cli_files.machine),
+    }
+    phone = shown["settings"]["support.phone"]
+    assert phone["value"] == "+1 206 555 0199" and phone["locked"] is False
+    assert phone["source"] == {"kind": "user", "location": str(cli_files.user)}
+    assert shown["settings"]["providers.allowed"]["value"] == []
+    assert shown["locked"] == ["network.proxy", "support.email"]
+    assert shown["network_options"]["proxy"] == "http://proxy.corp.test:3128"
+    codes = [(w["code"], w["key"]) for w in shown["warnings"]]
+    assert codes == [
+        ("config.locked-ignored", "support.email"),
+        ("config.locked-option-ignored", "network.proxy"),
+    ]
+    assert [s["kind"] for s in shown["sources"]] == ["defaults", "publisher", "user", "machine"]
+
+
+def test_config_show_text(cli_files: Files, capsys: pytest.CaptureFixture[str]) -> None:
+    cli_files.write(
+        "machine",
+        'locked = ["branding"]\n[branding]\nproduct_name = "Contoso Mail"\n'
+        '[network]\nispdb_url = "none"\n[providers]\nhidden = ["yahooo"]\n',
+    )
+    code, out, _ = run_cli(["config", "show", "--language", "en"], capsys)
+    assert code == 0
+    assert (
+        f'branding.product_name = "Contoso Mail"  (machine: {cli_files.machine})  '
+        f"[locked: locked by {cli_files.machine}]"
+    ) in out
+    assert 'network.ispdb_url = "none"' in out
+    assert 'ispdb_url: not used (network.ispdb_url = "none")' in out
+    assert "Did you mean yahoo?" in out
+
+
+def test_an_invalid_organisation_file_stops_the_cli_with_exit_code_6(
+    cli_files: Files, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    cli_files.write("machine", '[support]\nphone = "ring ring"\n')
+    code, out, _ = run_cli(["config", "show", "--json"], capsys)
+    assert code == 6
+    error = json.loads(out)["error"]
+    assert error["code"] == "config.value"
+    assert str(cli_files.machine) in error["message"]
+    assert "support.phone" in error["message"]
+    code, _, err = run_cli(["config", "show"], capsys)
+    assert code == 6
+    assert "support.phone" in err and str(cli_files.machine) in err

@@ -1,11 +1,13 @@
 """Merging the layers into one checked :class:`Config`, and changing it afterwards.
 
 Layers are applied lowest first; for each key the last layer that sets it wins. The
-machine-wide file comes last, so its values win anyway; its ``locked`` list also makes the
-keys it names immune to the layers a person controls (the user's file, ``MAILSETUP_CONFIG``,
-and :meth:`Config.override`, which switches and saved window settings go through): such a
+machine-wide sources come last (the machine file, then the policy sources: Windows policy
+registry values or macOS managed preferences), so their values win anyway; their ``locked``
+lists also make the keys they name immune to the layers a person controls (the user's file,
+``MAILSETUP_CONFIG``, :meth:`Config.override`, which switches and saved window settings go
+through, and the command line's network switches in :meth:`Config.network_options`): such a
 value is ignored with a warning, or refused by ``override`` with :class:`LockedKeyError`.
-A locked key's value therefore comes from the machine file, or, if that only locks it,
+A locked key's value therefore comes from the machine-wide sources, or, if they only lock it,
 from the publisher settings and the built-in defaults.
 """
 
@@ -13,12 +15,19 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Unpack, cast
 
-from app.core.config import paths, schema
+from app.core.config import netapply, paths, policy, schema
 from app.core.config.layers import Layer, read_layer
+from app.core.config.orgsettings import (
+    BrandingSettings,
+    OrganisationSettings,
+    ProvidersSettings,
+    SupportSettings,
+)
+from app.core.config.orgvalues import DefaultApp
 from app.core.config.settings import (
     ConfigSource,
     ConfigWarning,
@@ -70,8 +79,10 @@ class Config:
 
     Build one with :func:`load_config` (the real layers) or :func:`build_config` (any layers).
     ``sources``: the layers that were read, lowest first. ``locked``: the keys (or whole
-    tables) the machine-wide file locks. ``warnings``: what was ignored (unknown keys with a
-    "did you mean", locked values, a newer schema).
+    tables) the machine-wide sources lock. ``warnings``: what was ignored (unknown keys with a
+    "did you mean", locked values, a newer schema, provider ids the catalog does not know).
+    The typed views: ``microsoft``, ``network``, ``providers``, ``organisation``, ``branding``,
+    ``support``.
     """
 
     values: Mapping[str, object]
@@ -82,6 +93,10 @@ class Config:
     lock_origins: Mapping[str, ConfigSource] = field(default_factory=dict, repr=False)
     microsoft: MicrosoftSettings = field(init=False)
     network: NetworkSettings = field(init=False)
+    providers: ProvidersSettings = field(init=False)
+    organisation: OrganisationSettings = field(init=False)
+    branding: BrandingSettings = field(init=False)
+    support: SupportSettings = field(init=False)
 
     def __post_init__(self) -> None:
         missing = [key for key in schema.SETTINGS if key not in self.values]
@@ -107,8 +122,33 @@ class Config:
                 self.origins[key].location, key, InvalidValue(Text("config.single-tenant"))
             )
         object.__setattr__(self, "microsoft", microsoft)
-        network = NetworkSettings(ca_bundle=cast("tuple[Path, ...]", v["network.ca_bundle"]))
+        network = NetworkSettings(
+            ca_bundle=cast("tuple[Path, ...]", v["network.ca_bundle"]),
+            ispdb_url=cast("str | None", v["network.ispdb_url"]),
+            proxy=cast("str | None", v["network.proxy"]),
+        )
         object.__setattr__(self, "network", network)
+        providers = ProvidersSettings(
+            allowed=cast("tuple[str, ...]", v["providers.allowed"]),
+            hidden=cast("tuple[str, ...]", v["providers.hidden"]),
+        )
+        object.__setattr__(self, "providers", providers)
+        organisation = OrganisationSettings(
+            default_app=cast("DefaultApp | None", v["organisation.default_app"])
+        )
+        object.__setattr__(self, "organisation", organisation)
+        branding = BrandingSettings(
+            product_name=cast("str | None", v["branding.product_name"]),
+            logo=cast("Path | None", v["branding.logo"]),
+        )
+        object.__setattr__(self, "branding", branding)
+        support = SupportSettings(
+            name=cast("str | None", v["support.name"]),
+            email=cast("str | None", v["support.email"]),
+            phone=cast("str | None", v["support.phone"]),
+            url=cast("str | None", v["support.url"]),
+        )
+        object.__setattr__(self, "support", support)
 
     @property
     def schema_version(self) -> int:
@@ -123,7 +163,7 @@ class Config:
         return self.origins[key]
 
     def is_locked(self, key: str) -> bool:
-        """True when the machine-wide file locks ``key`` or the table it is in."""
+        """True when a machine-wide source locks ``key`` or the table it is in."""
         return _lock_of(key, self.locked) is not None
 
     def locked_by(self, key: str) -> ConfigSource | None:
@@ -166,10 +206,16 @@ class Config:
             lock_origins=self.lock_origins,
         )
 
-    def network_options(self, base: NetworkOptions) -> NetworkOptions:
-        """``base`` (from the command line) with the configured CA bundles added to its own."""
-        bundles = tuple(dict.fromkeys((*base.ca_bundles, *self.network.ca_bundle)))
-        return replace(base, ca_bundles=bundles)
+    def network_options(
+        self, base: NetworkOptions, ignored: list[ConfigWarning] | None = None
+    ) -> NetworkOptions:
+        """``base`` (from the command line) with the configured CA bundles added to its own,
+        and the configured ISPDB URL and proxy where the command line left them alone. For a
+        locked ``network.ispdb_url`` or ``network.proxy`` the configured value wins over the
+        command line, and a ``config.locked-option-ignored`` warning is appended to
+        ``ignored`` (see :mod:`app.core.config.netapply`). ``network.ispdb_url = "none"``
+        is not in the options: check ``self.network.ispdb_enabled``."""
+        return netapply.apply_network(base, self.network, self.locked_by, ignored)
 
 
 def _lock_of(key: str, locked: Iterable[str]) -> str | None:
@@ -209,7 +255,7 @@ class _Builder:
     def collect_locks(self, layer: Layer) -> None:
         if schema.LOCKED_KEY not in layer.data:
             return
-        if layer.kind is not LayerKind.MACHINE:
+        if not layer.kind.may_lock:
             self.warn(
                 "config.locked-misplaced",
                 layer,
@@ -290,6 +336,15 @@ class _Builder:
                 ),
                 key,
             )
+        advise = schema.SETTINGS[key].advise
+        for item, suggestion in advise(parsed) if advise is not None else ():
+            params = {"file": layer.location, "key": key, "value": item}
+            message = (
+                Text("config.provider-unknown.suggest", {**params, "suggestion": suggestion})
+                if suggestion
+                else Text("config.provider-unknown", params)
+            )
+            self.warn("config.provider-unknown", layer, message, key, suggestion=suggestion)
         self.values[key] = parsed
         self.origins[key] = layer.source
 
@@ -348,14 +403,18 @@ def load_config(
     user_path: Path | None = None,
     publisher_path: Path | None = None,
     defaults_path: Path | None = None,
+    policy_layers: Sequence[Layer] | None = None,
 ) -> Config:
     """Read the configuration layers (see :mod:`app.core.config`) and merge them.
 
     Every argument replaces one default location: ``environ`` (default ``os.environ``) is
     where ``MAILSETUP_CONFIG`` is looked up; ``machine_paths`` the machine-wide files (default
     :func:`~app.core.config.paths.machine_config_paths`, one per platform); ``user_path``,
-    ``publisher_path`` and ``defaults_path`` the other files. Missing files are skipped, except
-    the defaults and a file ``MAILSETUP_CONFIG`` names. Raises ``ConfigError``.
+    ``publisher_path`` and ``defaults_path`` the other files; ``policy_layers`` the policy
+    sources, applied after the machine files (default
+    :func:`~app.core.config.policy.read_policy_layers`: the Windows policy registry values or
+    the macOS managed preferences of this computer). Missing files are skipped, except the
+    defaults and a file ``MAILSETUP_CONFIG`` names. Raises ``ConfigError``.
     """
     env = os.environ if environ is None else environ
     found: list[Layer | None] = [
@@ -376,4 +435,5 @@ def load_config(
         found.append(read_layer(env_path, LayerKind.ENVIRONMENT))
     machine = paths.machine_config_paths(environ=env) if machine_paths is None else machine_paths
     found.extend(read_layer(path, LayerKind.MACHINE) for path in machine)
+    found.extend(policy.read_policy_layers(environ=env) if policy_layers is None else policy_layers)
     return build_config([layer for layer in found if layer is not None])

@@ -2,20 +2,29 @@
 
 A key is written ``section.name`` (``microsoft.client_id``) or, at the top level, ``name``
 (``schema_version``). Their default values are data, in ``resources/config/defaults.toml``;
-this module only says which keys exist and how each is checked. The organisation settings of
-a later version add their keys to the reserved sections below; until then a key in a reserved
-section is reported as unknown (a warning, never a failure), so an older program survives a
-newer file.
+this module only says which keys exist and how each is checked. A key this version does not
+know is reported as unknown (a warning, never a failure), so an older program survives a newer
+file.
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from app.core.config import values
+from app.core.config import orgvalues, values
 from app.core.config.values import Parser
+
+#: Checks a parsed value for what deserves a warning, not an error: each (item, suggestion).
+Advisor = Callable[[object], list[tuple[str, str | None]]]
+
+
+def _advise_provider_ids(parsed: object) -> list[tuple[str, str | None]]:
+    if not isinstance(parsed, tuple):
+        return []
+    return orgvalues.unknown_provider_ids(tuple(str(item) for item in parsed))
+
 
 #: The schema this program understands. A file with a higher ``schema_version`` is read with
 #: a warning: what this version knows is used, the rest is reported as unknown.
@@ -27,10 +36,12 @@ LOCKED_KEY = "locked"
 
 @dataclass(frozen=True)
 class Setting:
-    """One configuration key: its dotted name and its parser."""
+    """One configuration key: its dotted name, its parser and, for some, an ``advise`` check
+    whose findings are warnings (unknown provider ids)."""
 
     key: str
     parse: Parser
+    advise: Advisor | None = None
 
     @property
     def section(self) -> str | None:
@@ -53,6 +64,17 @@ _ALL: tuple[Setting, ...] = (
     Setting("microsoft.scopes", values.scopes),
     Setting("microsoft.allowed_hosts", values.host_names),
     Setting("network.ca_bundle", values.ca_bundles),
+    Setting("network.ispdb_url", orgvalues.ispdb_url),
+    Setting("network.proxy", orgvalues.proxy),
+    Setting("providers.allowed", orgvalues.provider_ids, _advise_provider_ids),
+    Setting("providers.hidden", orgvalues.provider_ids, _advise_provider_ids),
+    Setting("organisation.default_app", orgvalues.default_app),
+    Setting("branding.product_name", orgvalues.product_name),
+    Setting("branding.logo", orgvalues.logo),
+    Setting("support.name", orgvalues.support_name),
+    Setting("support.email", orgvalues.support_email),
+    Setting("support.phone", orgvalues.support_phone),
+    Setting("support.url", orgvalues.support_url),
 )
 
 #: Every known key by its dotted name.
@@ -61,9 +83,9 @@ SETTINGS: Mapping[str, Setting] = {setting.key: setting for setting in _ALL}
 #: Tables that hold keys this version knows.
 SECTIONS: tuple[str, ...] = tuple(dict.fromkeys(s.section for s in _ALL if s.section))
 
-#: Tables kept for the organisation settings of a later version: known, but every key in them
-#: is reported as unknown for now.
-RESERVED_SECTIONS: tuple[str, ...] = ("organisation", "providers", "branding", "support")
+#: Tables kept for settings of a later version: known, but every key in them is reported as
+#: unknown for now. (Issue 8 filled the ones issue 5 kept.)
+RESERVED_SECTIONS: tuple[str, ...] = ()
 
 #: Key names that would hold a client secret or another confidential-client credential.
 _CREDENTIAL_NAMES = frozenset({"client_credential", "client_assertion", "certificate_key"})

@@ -8,6 +8,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from app.core.config.values import AccountTypes
+from app.core.net.options import DEFAULT_ISPDB_URL
 from app.core.texts import DEFAULT_LANGUAGE, Language, Text, render
 
 DEFAULT_REDIRECT_URI = "https://login.microsoftonline.com/common/oauth2/nativeclient"
@@ -50,9 +51,18 @@ class MicrosoftSettings:
 
 @dataclass(frozen=True)
 class NetworkSettings:
-    """``[network]``: extra trusted CA certificates (PEM files), absolute paths."""
+    """``[network]``: extra trusted CA certificates (PEM files, absolute paths); the ISPDB's
+    base URL (None: the ISPDB is not asked, ``ispdb_url = "none"``); the proxy (None: the
+    system's settings; ``"direct"``: none at all; else a proxy URL)."""
 
     ca_bundle: tuple[Path, ...] = ()
+    ispdb_url: str | None = DEFAULT_ISPDB_URL
+    proxy: str | None = None
+
+    @property
+    def ispdb_enabled(self) -> bool:
+        """False when the organisation turned the ISPDB source off."""
+        return self.ispdb_url is not None
 
 
 class LayerKind(StrEnum):
@@ -63,13 +73,24 @@ class LayerKind(StrEnum):
     USER = "user"  # the user's config.toml
     ENVIRONMENT = "environment"  # the file named by MAILSETUP_CONFIG
     MACHINE = "machine"  # the organisation's machine-wide file
+    POLICY = "policy"  # Windows policy registry values, macOS managed preferences
     OVERRIDE = "override"  # Config.override(): a switch or a setting saved by the user
 
     @property
     def is_administrative(self) -> bool:
         """True for layers only the publisher or an administrator can write: their values
         stand even for locked keys."""
-        return self in (LayerKind.DEFAULTS, LayerKind.PUBLISHER, LayerKind.MACHINE)
+        return self in (
+            LayerKind.DEFAULTS,
+            LayerKind.PUBLISHER,
+            LayerKind.MACHINE,
+            LayerKind.POLICY,
+        )
+
+    @property
+    def may_lock(self) -> bool:
+        """True for the machine-wide layers, whose ``locked`` list counts."""
+        return self in (LayerKind.MACHINE, LayerKind.POLICY)
 
 
 @dataclass(frozen=True)
@@ -90,9 +111,11 @@ class ConfigWarning:
     """Something in a configuration that was ignored, not fatal.
 
     ``code``: ``config.unknown-key``, ``config.locked-ignored``, ``config.newer-schema``,
-    ``config.locked-misplaced`` or ``config.locked-unknown``. ``key`` is the dotted key (None
-    when the warning is about the whole file), ``source`` the file, ``suggestion`` the known key
-    an unknown one was probably meant to be. ``str()`` is the English message.
+    ``config.locked-misplaced``, ``config.locked-unknown``, ``config.provider-unknown`` or
+    ``config.locked-option-ignored`` (a command-line value of a locked key). ``key`` is the
+    dotted key (None when the warning is about the whole file), ``source`` the file,
+    ``suggestion`` the known key (or provider id) an unknown one was probably meant to be.
+    ``str()`` is the English message.
     """
 
     code: str

@@ -59,7 +59,7 @@ from app.core.discovery.clientconfig import to_account_configs
 from app.core.discovery.mx import lookup_keys
 from app.core.errors import Fixer, SetupError
 from app.core.model import AccountConfig, EmailAddress, Finding, Outcome, Provenance, Trust
-from app.core.net import Network
+from app.core.net import DEFAULT_ISPDB_URL, Network
 from app.core.texts import Text
 
 __all__ = ["DOMAIN_PLACEHOLDER", "IspdbSource", "ispdb_url", "mx_keys"]
@@ -137,6 +137,13 @@ class IspdbSource:
             return SourceReport(
                 name=self.name, outcome=SourceOutcome.SKIPPED, detail="offline", ms=watch.ms()
             )
+        if net.options.ispdb_url is None:
+            return SourceReport(
+                name=self.name,
+                outcome=SourceOutcome.SKIPPED,
+                detail="the ISPDB is switched off by the configuration (network.ispdb_url)",
+                ms=watch.ms(),
+            )
         address = context.address
         async with net.http_client() as client:
             groups = await first_found(
@@ -186,7 +193,7 @@ class IspdbSource:
         fetch = await fetch_clientconfig(
             net,
             client,
-            ispdb_url(net.options.ispdb_url, key),
+            ispdb_url(net.options.ispdb_url or DEFAULT_ISPDB_URL, key),
             address,
             code_prefix="discovery.ispdb",
             checked=Text("discovery.ispdb.check", {"key": key}),
@@ -223,7 +230,7 @@ class IspdbSource:
         unique = {(f.code, f.cause): f for r in results if (f := r.fetch.finding) is not None}
         findings = list(unique.values())
         data: dict[str, JSONValue] = {
-            "ispdb_url": shown_url(net.options.ispdb_url),
+            "ispdb_url": shown_url(net.options.ispdb_url or ""),
             "attempts": [r.to_dict() for r in results],
         }
         notes = [f"{r.kind} {r.key}: {r.fetch.note}" for r in results]

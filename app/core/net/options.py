@@ -287,7 +287,7 @@ class NetworkOptions:
     dns_server: HostPort | None = None
     resolve: tuple[ResolveOverride, ...] = ()
     ca_bundles: tuple[Path, ...] = ()
-    ispdb_url: str = DEFAULT_ISPDB_URL
+    ispdb_url: str | None = DEFAULT_ISPDB_URL  # None: the ISPDB is not asked (an IT setting)
     proxy: str | None = None  # an explicit proxy URL for HTTP and HTTPS
     system_proxy: bool = True  # honour the system's proxy settings when no explicit proxy
 
