@@ -18,6 +18,7 @@ from app.cli import configuration
 from app.cli.exitcodes import ExitCode
 from app.cli.netargs import add_network_arguments
 from app.cli.output import print_error, print_json
+from app.cli.servers import add_server_arguments, parse_server
 from app.cli.signin import no_client_id_error
 from app.core.auth.microsoft import IMAP_SCOPE, POP_SCOPE, SMTP_SCOPE
 from app.core.checks.base import CheckTarget, CredentialKind, Credentials, Secret
@@ -25,7 +26,7 @@ from app.core.checks.runner import VerifyOptions, VerifyResult, verify
 from app.core.config import Config
 from app.core.discovery.engine import detect
 from app.core.errors import InvalidSettingError
-from app.core.model import AccountConfig, AuthKind, EmailAddress, Endpoint, Protocol, Security
+from app.core.model import AccountConfig, AuthKind, EmailAddress, Endpoint, Protocol
 from app.core.net import Network
 from app.core.net.options import parse_timeout
 from app.core.texts import LANGUAGES, Language, Text, language_from_environment, render
@@ -49,45 +50,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "password from --password-stdin; default: the Microsoft sign-in for Microsoft 365 "
         "and Outlook.com accounts when one is cached, else the password",
     )
-    for name, help_text in (
-        ("--imap", "check this IMAP server"),
-        ("--pop", "check this POP3 server"),
-        ("--smtp", "check this SMTP submission server"),
-    ):
-        parser.add_argument(
-            name, metavar="HOST:PORT:SECURITY", help=f"{help_text} (SECURITY: tls, starttls)"
-        )
-    parser.add_argument("--caldav", metavar="URL", help="check this CalDAV URL")
-    parser.add_argument("--carddav", metavar="URL", help="check this CardDAV URL")
-    parser.add_argument("--username", metavar="NAME", help="sign-in name for every server")
-    parser.add_argument("--imap-username", metavar="NAME", help="sign-in name for IMAP/POP3")
-    parser.add_argument("--smtp-username", metavar="NAME", help="sign-in name for SMTP")
-    parser.add_argument(
-        "--dav-username",
-        metavar="NAME",
-        help="sign-in name for CalDAV/CardDAV (iCloud: the Apple Account address)",
-    )
+    add_server_arguments(parser, verb="check")
     parser.add_argument(
         "--deadline", metavar="SECONDS", help="the most all checks may take (default 45)"
+    )
+    parser.add_argument(
+        "--round-trip",
+        action="store_true",
+        help="also send a test message to the account itself and confirm over IMAP or POP3 "
+        "that it arrived (needs the password or sign-in)",
     )
     parser.add_argument(
         "--language", choices=LANGUAGES, help="language of findings (default: the system's)"
     )
     add_network_arguments(parser)
-
-
-def parse_server(text: str, protocol: Protocol, switch: str) -> Endpoint:
-    """``HOST:PORT:SECURITY`` (IPv6 hosts in brackets) into an Endpoint; never plain text."""
-    host_part, sep, rest = text.rpartition(":")
-    if not sep:
-        raise InvalidSettingError(switch, Text("cli.verify.server-form", {"value": text}))
-    host_port, security_text = host_part, rest.strip().lower()
-    host, sep, port_text = host_port.rpartition(":")
-    if not sep or not port_text.isdigit():
-        raise InvalidSettingError(switch, Text("cli.verify.server-form", {"value": text}))
-    if security_text not in (Security.TLS.value, Security.STARTTLS.value):
-        raise InvalidSettingError(switch, Text("cli.verify.security", {"value": security_text}))
-    return Endpoint(protocol, host.strip("[]"), int(port_text), Security(security_text))
 
 
 def _read_password(stream: TextIO) -> Secret:
@@ -167,9 +143,9 @@ def run(args: argparse.Namespace) -> int:
     address = EmailAddress.parse(args.address)
     config = configuration.load(language)
     net = Network(configuration.network_options(args, config))
-    options = VerifyOptions()
+    options = VerifyOptions(round_trip=args.round_trip)
     if args.deadline is not None:
-        options = VerifyOptions(deadline=parse_timeout(args.deadline))
+        options = VerifyOptions(deadline=parse_timeout(args.deadline), round_trip=args.round_trip)
     secret = None
     if args.password_stdin and not args.no_auth:
         secret = _read_password(sys.stdin)

@@ -13,9 +13,8 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
 from urllib.parse import quote
 
 import pytest
@@ -32,30 +31,17 @@ from app.core.checks.base import (
 from app.core.checks.dav import MAX_REDIRECTS, check_caldav, check_carddav, check_dav
 from app.core.model import Protocol
 from app.core.net import Network, NetworkOptions, parse_resolve
+from tests.integration.checks_support import password, run
 from tests.world.ca import TestCA
 from tests.world.faultproxy import FaultProxy
 from tests.world.radicale import RadicaleServer
 from tests.world.web import Request, Response, WebServer, hang, huge, redirect
-
-T = TypeVar("T")
 
 DAV_HOST = "dav.example.test"
 SHARD_HOST = "p07-dav.example.test"  # same registered domain: gets the password
 FOREIGN_HOST = "dav.corp.test"  # another registered domain: never gets the password
 USER = "taro@example.test"
 PASSWORD = "fake-Secret-7"
-
-
-def run(awaitable: Awaitable[T], limit: float = 20.0) -> T:
-    async def bounded() -> T:
-        async with asyncio.timeout(limit):
-            return await awaitable
-
-    return asyncio.run(bounded())
-
-
-def password(user: str, secret: str) -> Credentials:
-    return Credentials(user, Secret(secret))
 
 
 def basic(user: str, secret: str) -> str:
@@ -160,6 +146,7 @@ def test_caldav_finds_the_users_calendar(
         }
     ]
     assert result.tls is not None and result.tls.version in ("TLSv1.2", "TLSv1.3")
+    assert str(result.steps[1].detail).startswith(f"implicit TLS: {result.tls.version}")
     assert result.data["username_differs"] is False
     assert failed_logins(radicale, user) == 0
 

@@ -5,18 +5,14 @@ providers (Microsoft, iCloud) that Dovecot cannot say."""
 from __future__ import annotations
 
 import asyncio
-import base64
-import contextlib
-import json
 import logging
-import socket
 import ssl
 import threading
 import time
 import uuid
-from collections.abc import Awaitable, Iterator
-from email.message import EmailMessage
-from typing import TypeVar
+from collections.abc import Iterator
+from functools import partial
+from typing import BinaryIO
 
 import pytest
 
@@ -24,15 +20,28 @@ from app.core.checks.base import (
     AuthGate,
     CheckContext,
     CheckResult,
-    CheckTarget,
     CredentialKind,
     Credentials,
     Secret,
     Step,
 )
 from app.core.checks.imap import check_imap
-from app.core.model import Endpoint, Protocol, Security
-from app.core.net import Network, NetworkOptions, parse_resolve
+from app.core.model import Protocol, Security
+from tests.integration import checks_support as support
+from tests.integration.checks_support import (
+    ScriptedServer,
+    code,
+    everything_shown,
+    greeting_length,
+    message,
+    oauth_user,
+    password,
+    refused_token,
+    run,
+    secret_forms,
+    step_names,
+    token,
+)
 from tests.world.ca import CertPair, TestCA
 from tests.world.dovecot import MAIL_HOST, DovecotServer
 from tests.world.fixtures_faultproxy import FaultProxyFactory
@@ -41,104 +50,14 @@ from tests.world.idp_client import IMAP_SCOPE
 
 pytestmark = pytest.mark.world
 
-T = TypeVar("T")
 HOST = "imap.example.test"
-TIMEOUT = 3.0
+TIMEOUT = support.TIMEOUT
 TLS_PORT = 993
 STARTTLS_PORT = 143
 
-
-# --- helpers ----------------------------------------------------------------------------------
-
-
-def run(awaitable: Awaitable[T], limit: float = 20.0) -> T:
-    async def bounded() -> T:
-        async with asyncio.timeout(limit):
-            return await awaitable
-
-    return asyncio.run(bounded())
-
-
-def mailbox(dovecot: DovecotServer, password: str = "correct horse", prefix: str = "imap") -> str:
-    return dovecot.add_user(f"{prefix}-{uuid.uuid4().hex[:8]}@example.test", password)
-
-
-def message(subject: str, to: str) -> bytes:
-    msg = EmailMessage()
-    msg["From"] = "sender@example.test"
-    msg["To"] = to
-    msg["Subject"] = subject
-    msg.set_content("Hello from the IMAP check tests.\n")
-    return msg.as_bytes()
-
-
-def network(
-    test_ca: TestCA,
-    port: int,
-    *,
-    host: str = HOST,
-    logical: int = TLS_PORT,
-    address: str = MAIL_HOST,
-    timeout: float = TIMEOUT,
-    extra_ca: tuple[CertPair | TestCA, ...] = (),
-) -> Network:
-    """The seam aimed at one server: ``host:logical`` goes to ``address:port``."""
-    bundles = (test_ca.cert_path, *(ca.cert_path for ca in extra_ca if isinstance(ca, TestCA)))
-    return Network(
-        NetworkOptions(
-            ca_bundles=bundles,
-            resolve=(parse_resolve(f"{host}:{logical}:{address}:{port}"),),
-            system_proxy=False,
-            timeout=timeout,
-        )
-    )
-
-
-def target(
-    security: Security,
-    credentials: Credentials | None,
-    *,
-    host: str = HOST,
-) -> CheckTarget:
-    port = TLS_PORT if security is Security.TLS else STARTTLS_PORT
-    return CheckTarget(
-        Protocol.IMAP, Endpoint(Protocol.IMAP, host, port, security), credentials=credentials
-    )
-
-
-def password(user: str, secret: str) -> Credentials:
-    return Credentials(user, Secret(secret))
-
-
-def token(user: str, value: str) -> Credentials:
-    return Credentials(user, Secret(value), CredentialKind.OAUTH2)
-
-
-def step_names(result: CheckResult) -> list[str]:
-    return [s.name for s in result.steps]
-
-
-def code(result: CheckResult) -> str | None:
-    return None if result.finding is None else result.finding.code
-
-
-def greeting_length(port: int) -> int:
-    """The length of Dovecot's plain-text greeting on ``port`` (for stall_after/reset_after)."""
-    with socket.create_connection((MAIL_HOST, port), timeout=5) as raw:
-        data = b""
-        while not data.endswith(b"\r\n"):
-            chunk = raw.recv(4096)
-            assert chunk, "Dovecot closed before greeting"
-            data += chunk
-        return len(data)
-
-
-def oauth_user(idp: IdentityProvider, dovecot: DovecotServer) -> tuple[str, str]:
-    """A Dovecot mailbox and an identity-provider user whose mailbox it is."""
-    box = mailbox(dovecot, "unused password", "oauth")
-    upn = box.replace("@example.test", "@contoso.test")
-    idp.add_user(upn, "Entra password", mailbox=box)
-    return box, upn
+network = partial(support.network, host=HOST, logical=TLS_PORT)
+target = partial(support.mail_target, Protocol.IMAP, host=HOST, ports=(TLS_PORT, STARTTLS_PORT))
+mailbox = partial(support.mailbox, prefix="imap")
 
 
 # --- success ----------------------------------------------------------------------------------
@@ -168,6 +87,7 @@ def test_password_over_implicit_tls_counts_the_inbox(
         "logout",
     ]
     assert all(s.ok for s in result.steps)
+    assert str(result.steps[1].detail).startswith("implicit TLS: TLSv1.")
     assert result.data["messages"] == len(dovecot.messages(user)) == 3
     assert result.data["folders"] == 1
     assert result.data["peer"] == f"{MAIL_HOST}:{dovecot.imap_tls_port}"
@@ -188,10 +108,12 @@ def test_password_over_starttls(dovecot: DovecotServer, test_ca: TestCA) -> None
         "connect",
         "greeting",
         "capability",
-        "starttls",
+        "tls",
         "capability",
         "authenticate",
     ]
+    tls_step = next(s for s in result.steps if s.name == "tls")
+    assert tls_step.detail is not None and tls_step.detail.startswith("STARTTLS: TLSv1.")
     assert result.data["starttls_offered"] is True
     before = result.data["capabilities_before_tls"]
     assert isinstance(before, list) and "LOGINDISABLED" in before and "STARTTLS" in before
@@ -229,7 +151,7 @@ def test_without_credentials_reports_what_the_server_offers(
     net = network(test_ca, dovecot.imap_starttls_port, logical=STARTTLS_PORT)
     result = run(check_imap(target(Security.STARTTLS, None), CheckContext(net)))
     assert result.ok and not result.authenticated and not result.auth_tried
-    assert step_names(result) == ["connect", "greeting", "capability", "starttls", "capability"]
+    assert step_names(result) == ["connect", "greeting", "capability", "tls", "capability"]
     assert result.data["auth_mechanisms"] == ["PLAIN", "LOGIN", "XOAUTH2", "OAUTHBEARER"]
     assert result.finding is None
     assert [f.code for f in result.findings] == ["imap.auth.not-tried"]
@@ -262,11 +184,7 @@ def test_rejected_token(
     how: str, dovecot: DovecotServer, idp: IdentityProvider, test_ca: TestCA
 ) -> None:
     box, upn = oauth_user(idp, dovecot)
-    access = idp.issue_access_token(upn, [IMAP_SCOPE])
-    if how == "revoked":
-        idp.revoke_access_tokens(upn)
-    else:
-        access = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    access = refused_token(idp, upn, IMAP_SCOPE, how)
     net = network(test_ca, dovecot.imap_tls_port)
     result = run(check_imap(target(Security.TLS, token(box, access)), CheckContext(net)))
     assert code(result) == "imap.auth.token-rejected"
@@ -314,7 +232,7 @@ def test_stripped_starttls_stops_before_any_sign_in(
     assert code(result) == "imap.starttls.stripped"
     assert result.data["starttls_offered"] is False
     assert not result.auth_tried and result.tls is None
-    assert step_names(result) == ["connect", "greeting", "capability", "starttls"]
+    assert step_names(result) == ["connect", "greeting", "capability", "tls"]
     assert dovecot.auth_failures(user) == 0 and dovecot.auth_successes(user) == 0
 
 
@@ -330,9 +248,7 @@ def test_certificate_for_another_host(
     creds = password(user, "correct horse")
     result = run(check_imap(target(security, creds, host=other), CheckContext(net)))
     assert code(result) == "tls.wrong-host"
-    assert result.finding is not None and result.finding.detail["step"] == (
-        "tls" if tls else "starttls"
-    )
+    assert result.finding is not None and result.finding.detail["step"] == "tls"
     assert not result.auth_tried
     assert dovecot.auth_failures(user) == 0 and dovecot.auth_successes(user) == 0
 
@@ -493,10 +409,12 @@ def test_cancel_closes_the_connection_at_once(
 # --- providers' own sentences (a scripted IMAP server) ----------------------------------------
 
 
-class ScriptedImap:
-    """A tiny IMAP server over TLS (the world certificate) on 127.0.0.1: it greets with
-    ``capabilities`` and answers every LOGIN or AUTHENTICATE with ``reply``, as a provider's
-    server (Microsoft's, iCloud's) does, whose exact sentences Dovecot cannot say."""
+class ScriptedImap(ScriptedServer):
+    """A tiny IMAP server: it greets with ``capabilities`` and answers every LOGIN or
+    AUTHENTICATE with ``reply``, as a provider's server (Microsoft's, iCloud's) does, whose
+    exact sentences Dovecot cannot say."""
+
+    name = "scripted-imap"
 
     def __init__(
         self, cert: CertPair, capabilities: str, reply: str, greeting: str | None = None
@@ -505,61 +423,31 @@ class ScriptedImap:
         self.reply = reply
         self.greeting = greeting or f"* OK [CAPABILITY {capabilities}] Scripted ready."
         self.sign_ins = 0
-        self.connections = 0
-        self.context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        self.context.load_cert_chain(cert.chain, cert.key)
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.listener.settimeout(0.1)
-        self.port = self.listener.getsockname()[1]
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._accept, name="scripted-imap", daemon=True)
-        self._thread.start()
+        super().__init__(cert)
 
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        self.listener.close()
-
-    def _accept(self) -> None:
-        while not self._stop.is_set():
-            try:
-                raw, _ = self.listener.accept()
-            except TimeoutError:
-                continue
-            self.connections += 1
-            with raw:
-                raw.settimeout(5)
-                with contextlib.suppress(OSError, ssl.SSLError):
-                    self._serve(raw)
-
-    def _serve(self, raw: socket.socket) -> None:
-        with self.context.wrap_socket(raw, server_side=True) as conn:
-            reader = conn.makefile("rb")
-            conn.sendall(f"{self.greeting}\r\n".encode())
-            while line := reader.readline():
-                tag, _, rest = line.decode().strip().partition(" ")
-                command = rest.split(" ")[0].upper()
-                if command == "CAPABILITY":
-                    conn.sendall(f"* CAPABILITY {self.capabilities}\r\n{tag} OK done\r\n".encode())
-                elif command in ("LOGIN", "AUTHENTICATE"):
-                    if command == "AUTHENTICATE":
-                        conn.sendall(b"+ \r\n")
-                        reader.readline()
-                    self.sign_ins += 1
-                    conn.sendall(f"{tag} {self.reply}\r\n".encode())
-                elif command == "LOGOUT":
-                    conn.sendall(f"* BYE bye\r\n{tag} OK done\r\n".encode())
-                    return
-                else:
-                    conn.sendall(f"{tag} BAD unknown command\r\n".encode())
+    def serve(self, conn: ssl.SSLSocket, reader: BinaryIO) -> None:
+        conn.sendall(f"{self.greeting}\r\n".encode())
+        while line := reader.readline():
+            tag, _, rest = line.decode().strip().partition(" ")
+            command = rest.split(" ")[0].upper()
+            if command == "CAPABILITY":
+                conn.sendall(f"* CAPABILITY {self.capabilities}\r\n{tag} OK done\r\n".encode())
+            elif command in ("LOGIN", "AUTHENTICATE"):
+                if command == "AUTHENTICATE":
+                    conn.sendall(b"+ \r\n")
+                    reader.readline()
+                self.sign_ins += 1
+                conn.sendall(f"{tag} {self.reply}\r\n".encode())
+            elif command == "LOGOUT":
+                conn.sendall(f"* BYE bye\r\n{tag} OK done\r\n".encode())
+                return
+            else:
+                conn.sendall(f"{tag} BAD unknown command\r\n".encode())
 
 
 @pytest.fixture
-def scripted() -> Iterator[list[ScriptedImap]]:
-    servers: list[ScriptedImap] = []
-    yield servers
-    for server in servers:
-        server.close()
+def scripted() -> Iterator[list[ScriptedServer]]:
+    yield from support.scripted_servers()
 
 
 PROVIDER_SENTENCES = [
@@ -610,7 +498,7 @@ def test_provider_sentences(
     rejected: bool,
     world_cert: CertPair,
     test_ca: TestCA,
-    scripted: list[ScriptedImap],
+    scripted: list[ScriptedServer],
 ) -> None:
     server = ScriptedImap(world_cert, "IMAP4rev1 AUTH=PLAIN AUTH=XOAUTH2", reply)
     scripted.append(server)
@@ -630,7 +518,7 @@ def test_provider_sentences(
 
 
 def test_microsoft_password_where_only_tokens_work(
-    world_cert: CertPair, test_ca: TestCA, scripted: list[ScriptedImap]
+    world_cert: CertPair, test_ca: TestCA, scripted: list[ScriptedServer]
 ) -> None:
     """Exchange Online announces AUTH=XOAUTH2 LOGINDISABLED: a password is not even sent."""
     server = ScriptedImap(world_cert, "IMAP4rev1 AUTH=XOAUTH2 LOGINDISABLED", "NO never")
@@ -644,7 +532,7 @@ def test_microsoft_password_where_only_tokens_work(
 
 
 def test_a_server_that_turns_the_connection_away(
-    world_cert: CertPair, test_ca: TestCA, scripted: list[ScriptedImap]
+    world_cert: CertPair, test_ca: TestCA, scripted: list[ScriptedServer]
 ) -> None:
     bye = "* BYE Too many connections from your IP"
     server = ScriptedImap(world_cert, "IMAP4rev1", "NO never", greeting=bye)
@@ -656,7 +544,7 @@ def test_a_server_that_turns_the_connection_away(
 
 
 def test_icloud_offers_the_name_part_as_a_visible_fallback(
-    test_ca: TestCA, scripted: list[ScriptedImap]
+    test_ca: TestCA, scripted: list[ScriptedServer]
 ) -> None:
     """imap.mail.me.com refuses the Apple Account password as iCloud does: the iCloud
     finding, and the name part offered as data for the caller to try visibly; the check
@@ -677,14 +565,6 @@ def test_icloud_offers_the_name_part_as_a_visible_fallback(
 
 
 # --- secrets ----------------------------------------------------------------------------------
-
-
-def _forms(secret: str) -> list[str]:
-    raw = secret.encode()
-    forms = [secret, base64.b64encode(raw).decode()]
-    for prefix in (b"\x00", b"\x00\x00", b"x\x00", b"user=a@b.test\x01auth=Bearer "):
-        forms.append(base64.b64encode(prefix + raw).decode().rstrip("="))
-    return forms
 
 
 def test_secrets_never_reach_results_or_logs(
@@ -708,14 +588,14 @@ def test_secrets_never_reach_results_or_logs(
         (target(Security.TLS, token(box, sentinel_token)), tls_net, ("OAUTHBEARER",)),
     ]
     outputs: list[str] = []
+    oks: list[bool] = []
     for check_target, net, mechanisms in runs:
         kwargs = {"oauth_mechanisms": mechanisms} if mechanisms else {}
         result = run(check_imap(check_target, CheckContext(net), **kwargs))
-        for language in ("en", "ja"):
-            outputs.append(json.dumps(result.to_dict(language), ensure_ascii=False))
-        outputs.append(repr(result))
-    assert [json.loads(o)["ok"] for o in outputs[::3]] == [True, False, False, False]
+        oks.append(result.ok)
+        outputs.extend(everything_shown(result))
+    assert oks == [True, False, False, False]
     everything = "\n".join(outputs) + caplog.text
     for secret in (sentinel_password, sentinel_token):
-        for form in _forms(secret):
+        for form in secret_forms(secret):
             assert form not in everything

@@ -5,18 +5,13 @@ providers that Dovecot cannot say."""
 from __future__ import annotations
 
 import asyncio
-import base64
-import contextlib
-import json
 import logging
-import socket
 import ssl
-import threading
 import time
 import uuid
-from collections.abc import Awaitable, Iterator
-from email.message import EmailMessage
-from typing import TypeVar
+from collections.abc import Iterator
+from functools import partial
+from typing import BinaryIO
 
 import pytest
 
@@ -33,7 +28,22 @@ from app.core.checks.base import (
 from app.core.checks.imap import check_imap
 from app.core.checks.pop3 import check_pop3
 from app.core.model import Endpoint, Protocol, Security
-from app.core.net import Network, NetworkOptions, parse_resolve
+from app.core.net import Network
+from tests.integration import checks_support as support
+from tests.integration.checks_support import (
+    ScriptedServer,
+    code,
+    everything_shown,
+    greeting_length,
+    message,
+    oauth_user,
+    password,
+    refused_token,
+    run,
+    secret_forms,
+    step_names,
+    token,
+)
 from tests.world.ca import CertPair, TestCA
 from tests.world.dovecot import MAIL_HOST, DovecotServer
 from tests.world.fixtures_faultproxy import FaultProxyFactory
@@ -42,96 +52,13 @@ from tests.world.idp_client import IMAP_SCOPE
 
 pytestmark = pytest.mark.world
 
-T = TypeVar("T")
 HOST = "pop.example.test"
-TIMEOUT = 3.0
 TLS_PORT = 995
 STARTTLS_PORT = 110
 
-
-# --- helpers ----------------------------------------------------------------------------------
-
-
-def run(awaitable: Awaitable[T], limit: float = 20.0) -> T:
-    async def bounded() -> T:
-        async with asyncio.timeout(limit):
-            return await awaitable
-
-    return asyncio.run(bounded())
-
-
-def mailbox(dovecot: DovecotServer, password: str = "correct horse", prefix: str = "pop") -> str:
-    return dovecot.add_user(f"{prefix}-{uuid.uuid4().hex[:8]}@example.test", password)
-
-
-def message(subject: str, to: str) -> bytes:
-    msg = EmailMessage()
-    msg["From"] = "sender@example.test"
-    msg["To"] = to
-    msg["Subject"] = subject
-    msg.set_content("Hello from the POP3 check tests.\n")
-    return msg.as_bytes()
-
-
-def network(
-    test_ca: TestCA,
-    port: int,
-    *,
-    host: str = HOST,
-    logical: int = TLS_PORT,
-    address: str = MAIL_HOST,
-    timeout: float = TIMEOUT,
-) -> Network:
-    """The seam aimed at one server: ``host:logical`` goes to ``address:port``."""
-    return Network(
-        NetworkOptions(
-            ca_bundles=(test_ca.cert_path,),
-            resolve=(parse_resolve(f"{host}:{logical}:{address}:{port}"),),
-            system_proxy=False,
-            timeout=timeout,
-        )
-    )
-
-
-def target(security: Security, credentials: Credentials | None, *, host: str = HOST) -> CheckTarget:
-    port = TLS_PORT if security is Security.TLS else STARTTLS_PORT
-    return CheckTarget(
-        Protocol.POP3, Endpoint(Protocol.POP3, host, port, security), credentials=credentials
-    )
-
-
-def password(user: str, secret: str) -> Credentials:
-    return Credentials(user, Secret(secret))
-
-
-def token(user: str, value: str) -> Credentials:
-    return Credentials(user, Secret(value), CredentialKind.OAUTH2)
-
-
-def step_names(result: CheckResult) -> list[str]:
-    return [s.name for s in result.steps]
-
-
-def code(result: CheckResult) -> str | None:
-    return None if result.finding is None else result.finding.code
-
-
-def greeting_length(port: int) -> int:
-    """The length of Dovecot's POP3 greeting on the plain ``port``."""
-    with socket.create_connection((MAIL_HOST, port), timeout=5) as raw:
-        data = b""
-        while not data.endswith(b"\r\n"):
-            chunk = raw.recv(4096)
-            assert chunk, "Dovecot closed before greeting"
-            data += chunk
-        return len(data)
-
-
-def oauth_user(idp: IdentityProvider, dovecot: DovecotServer) -> tuple[str, str]:
-    box = mailbox(dovecot, "unused password", "oauth")
-    upn = box.replace("@example.test", "@contoso.test")
-    idp.add_user(upn, "Entra password", mailbox=box)
-    return box, upn
+network = partial(support.network, host=HOST, logical=TLS_PORT)
+target = partial(support.mail_target, Protocol.POP3, host=HOST, ports=(TLS_PORT, STARTTLS_PORT))
+mailbox = partial(support.mailbox, prefix="pop")
 
 
 # --- success ----------------------------------------------------------------------------------
@@ -156,12 +83,15 @@ def test_password_counts_the_messages(
         else [
             "greeting",
             "capability",
-            "starttls",
+            "tls",
             "capability",
         ]
     )
     assert step_names(result) == ["connect", *secure, "authenticate", "stat", "quit"]
     assert all(s.ok for s in result.steps)
+    tls_step = next(s for s in result.steps if s.name == "tls")
+    how = "implicit TLS" if tls else "STARTTLS"
+    assert tls_step.detail is not None and tls_step.detail.startswith(f"{how}: TLSv1.")
     assert result.data["messages"] == len(dovecot.messages(user)) == 2
     assert result.data["mechanism"] == "PLAIN"
     assert result.tls is not None and result.tls.server_hostname == HOST
@@ -195,7 +125,7 @@ def test_without_credentials_reports_what_the_server_offers(
     net = network(test_ca, dovecot.pop3_starttls_port, logical=STARTTLS_PORT)
     result = run(check_pop3(target(Security.STARTTLS, None), CheckContext(net)))
     assert result.ok and not result.authenticated and not result.auth_tried
-    assert step_names(result) == ["connect", "greeting", "capability", "starttls", "capability"]
+    assert step_names(result) == ["connect", "greeting", "capability", "tls", "capability"]
     assert result.data["auth_mechanisms"] == ["PLAIN", "LOGIN", "XOAUTH2", "OAUTHBEARER"]
     assert result.data["user_command"] is True
     assert [f.code for f in result.findings] == ["pop3.auth.not-tried"]
@@ -225,11 +155,7 @@ def test_rejected_token(
     how: str, dovecot: DovecotServer, idp: IdentityProvider, test_ca: TestCA
 ) -> None:
     box, upn = oauth_user(idp, dovecot)
-    access = idp.issue_access_token(upn, [IMAP_SCOPE])
-    if how == "revoked":
-        idp.revoke_access_tokens(upn)
-    else:
-        access = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    access = refused_token(idp, upn, IMAP_SCOPE, how)
     net = network(test_ca, dovecot.pop3_tls_port)
     result = run(check_pop3(target(Security.TLS, token(box, access)), CheckContext(net)))
     assert code(result) == "pop3.auth.token-rejected"
@@ -286,7 +212,7 @@ def test_stripped_stls_stops_before_any_sign_in(
     assert code(result) == "tls.starttls-missing"
     assert result.data["starttls_offered"] is False
     assert not result.auth_tried and result.tls is None
-    assert step_names(result) == ["connect", "greeting", "capability", "starttls"]
+    assert step_names(result) == ["connect", "greeting", "capability", "tls"]
     assert dovecot.auth_failures(user) == 0 and dovecot.auth_successes(user) == 0
 
 
@@ -423,69 +349,43 @@ def test_cancel_closes_the_connection_at_once(
 # --- providers' own sentences (a scripted POP3 server) ----------------------------------------
 
 
-class ScriptedPop3:
-    """A tiny POP3 server over TLS (the world certificate) on 127.0.0.1: it offers
-    ``capabilities`` and answers every sign-in (PASS or the end of AUTH) with ``reply``."""
+class ScriptedPop3(ScriptedServer):
+    """A tiny POP3 server: it offers ``capabilities`` and answers every sign-in (PASS or the
+    end of AUTH) with ``reply``."""
+
+    name = "scripted-pop3"
 
     def __init__(self, cert: CertPair, capabilities: list[str], reply: str) -> None:
         self.capabilities = capabilities
         self.reply = reply
         self.sign_ins = 0
-        self.context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        self.context.load_cert_chain(cert.chain, cert.key)
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.listener.settimeout(0.1)
-        self.port = self.listener.getsockname()[1]
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._accept, name="scripted-pop3", daemon=True)
-        self._thread.start()
+        super().__init__(cert)
 
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        self.listener.close()
-
-    def _accept(self) -> None:
-        while not self._stop.is_set():
-            try:
-                raw, _ = self.listener.accept()
-            except TimeoutError:
-                continue
-            with raw:
-                raw.settimeout(5)
-                with contextlib.suppress(OSError, ssl.SSLError):
-                    self._serve(raw)
-
-    def _serve(self, raw: socket.socket) -> None:
-        with self.context.wrap_socket(raw, server_side=True) as conn:
-            reader = conn.makefile("rb")
-            conn.sendall(b"+OK Scripted POP3 ready.\r\n")
-            while line := reader.readline():
-                command = line.decode().strip().split(" ")[0].upper()
-                if command == "CAPA":
-                    listed = "".join(f"{c}\r\n" for c in self.capabilities)
-                    conn.sendall(f"+OK\r\n{listed}.\r\n".encode())
-                elif command == "USER":
-                    conn.sendall(b"+OK\r\n")
-                elif command in ("PASS", "AUTH"):
-                    if command == "AUTH":
-                        conn.sendall(b"+ \r\n")
-                        reader.readline()
-                    self.sign_ins += 1
-                    conn.sendall(f"{self.reply}\r\n".encode())
-                elif command == "QUIT":
-                    conn.sendall(b"+OK bye\r\n")
-                    return
-                else:
-                    conn.sendall(b"-ERR unknown command\r\n")
+    def serve(self, conn: ssl.SSLSocket, reader: BinaryIO) -> None:
+        conn.sendall(b"+OK Scripted POP3 ready.\r\n")
+        while line := reader.readline():
+            command = line.decode().strip().split(" ")[0].upper()
+            if command == "CAPA":
+                listed = "".join(f"{c}\r\n" for c in self.capabilities)
+                conn.sendall(f"+OK\r\n{listed}.\r\n".encode())
+            elif command == "USER":
+                conn.sendall(b"+OK\r\n")
+            elif command in ("PASS", "AUTH"):
+                if command == "AUTH":
+                    conn.sendall(b"+ \r\n")
+                    reader.readline()
+                self.sign_ins += 1
+                conn.sendall(f"{self.reply}\r\n".encode())
+            elif command == "QUIT":
+                conn.sendall(b"+OK bye\r\n")
+                return
+            else:
+                conn.sendall(b"-ERR unknown command\r\n")
 
 
 @pytest.fixture
-def scripted() -> Iterator[list[ScriptedPop3]]:
-    servers: list[ScriptedPop3] = []
-    yield servers
-    for server in servers:
-        server.close()
+def scripted() -> Iterator[list[ScriptedServer]]:
+    yield from support.scripted_servers()
 
 
 PROVIDER_SENTENCES = [
@@ -535,7 +435,7 @@ def test_provider_sentences(
     rejected: bool,
     world_cert: CertPair,
     test_ca: TestCA,
-    scripted: list[ScriptedPop3],
+    scripted: list[ScriptedServer],
 ) -> None:
     server = ScriptedPop3(world_cert, ["USER", "SASL PLAIN XOAUTH2"], reply)
     scripted.append(server)
@@ -554,7 +454,7 @@ def test_provider_sentences(
 
 
 def test_user_and_pass_when_sasl_plain_is_missing(
-    world_cert: CertPair, test_ca: TestCA, scripted: list[ScriptedPop3]
+    world_cert: CertPair, test_ca: TestCA, scripted: list[ScriptedServer]
 ) -> None:
     server = ScriptedPop3(world_cert, ["USER", "UIDL"], "+OK signed in")
     scripted.append(server)
@@ -567,7 +467,7 @@ def test_user_and_pass_when_sasl_plain_is_missing(
 
 
 def test_no_token_method_offered(
-    world_cert: CertPair, test_ca: TestCA, scripted: list[ScriptedPop3]
+    world_cert: CertPair, test_ca: TestCA, scripted: list[ScriptedServer]
 ) -> None:
     server = ScriptedPop3(world_cert, ["USER", "SASL PLAIN"], "-ERR never")
     scripted.append(server)
@@ -582,20 +482,12 @@ def test_no_token_method_offered(
 # --- secrets ----------------------------------------------------------------------------------
 
 
-def _forms(secret: str) -> list[str]:
-    raw = secret.encode()
-    forms = [secret, base64.b64encode(raw).decode()]
-    for prefix in (b"\x00", b"\x00\x00", b"x\x00", b"user=a@b.test\x01auth=Bearer "):
-        forms.append(base64.b64encode(prefix + raw).decode().rstrip("="))
-    return forms
-
-
 def test_secrets_never_reach_results_or_logs(
     dovecot: DovecotServer,
     idp: IdentityProvider,
     test_ca: TestCA,
     world_cert: CertPair,
-    scripted: list[ScriptedPop3],
+    scripted: list[ScriptedServer],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
@@ -622,11 +514,9 @@ def test_secrets_never_reach_results_or_logs(
         kwargs = {"oauth_mechanisms": mechanisms} if mechanisms else {}
         result = run(check_pop3(check_target, CheckContext(net), **kwargs))
         oks.append(result.ok)
-        for language in ("en", "ja"):
-            outputs.append(json.dumps(result.to_dict(language), ensure_ascii=False))
-        outputs.append(repr(result))
+        outputs.extend(everything_shown(result))
     assert oks == [True, False, False, False, False]
     everything = "\n".join(outputs) + caplog.text
     for secret in (sentinel_password, sentinel_token):
-        for form in _forms(secret):
+        for form in secret_forms(secret):
             assert form not in everything

@@ -15,8 +15,8 @@ import logging
 import ssl
 import time
 import uuid
-from collections.abc import Awaitable, Iterator
-from typing import TypeVar
+from collections.abc import Callable, Iterator
+from functools import partial
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -28,11 +28,12 @@ from app.core.checks.base import (
     CheckContext,
     CheckResult,
     CheckTarget,
-    CredentialKind,
     Credentials,
     Secret,
     Step,
 )
+from app.core.checks.roundtrip import STEP_ROUND_TRIP
+from app.core.checks.runner import VerifyOptions, VerifyResult, verify
 from app.core.checks.smtp import (
     STEP_AUTHENTICATE,
     STEP_CONNECT,
@@ -50,6 +51,8 @@ from app.core.checks.smtp import (
 from app.core.checks.smtpclient import SmtpClient, plain_response, xoauth2_response
 from app.core.model import Endpoint, Protocol, Security
 from app.core.net import Network, NetworkOptions, parse_resolve
+from tests.integration import checks_support as support
+from tests.integration.checks_support import password, token
 from tests.world.ca import CertPair, TestCA
 from tests.world.dovecot import MAIL_HOST
 from tests.world.fixtures_faultproxy import FaultProxyFactory
@@ -60,18 +63,12 @@ from tests.world.smtp import SubmissionServer
 
 pytestmark = pytest.mark.world
 
-T = TypeVar("T")
 HOST = "smtp.example.test"
 TIMEOUT = 2.0  # the seam's per-operation timeout in these tests
 LIMIT = 15.0  # no test waits longer than this for a check
 
 
-def run(awaitable: Awaitable[T], limit: float = LIMIT) -> T:
-    async def bounded() -> T:
-        async with asyncio.timeout(limit):
-            return await awaitable
-
-    return asyncio.run(bounded())
+run = partial(support.run, limit=LIMIT)
 
 
 def _address(prefix: str) -> str:
@@ -126,14 +123,6 @@ def target(
         credentials=credentials,
         address=address,
     )
-
-
-def password(user: str, secret: str) -> Credentials:
-    return Credentials(user, Secret(secret))
-
-
-def token(user: str, value: str) -> Credentials:
-    return Credentials(user, Secret(value), CredentialKind.OAUTH2)
 
 
 def check(
@@ -201,6 +190,7 @@ def test_implicit_tls_with_plain(mail_world: MailWorld, test_ca: TestCA) -> None
     assert result.tls is not None and result.tls.version in ("TLSv1.2", "TLSv1.3")
     assert result.tls.server_hostname == HOST
     assert str(step(result, STEP_GREETING)["detail"]).startswith("220 ")
+    assert str(step(result, STEP_TLS)["detail"]).startswith("implicit TLS: TLSv1.")
     assert "235" in str(step(result, STEP_AUTHENTICATE)["detail"])
     assert next_turn is True
     assert smtp.auth_successes(user) == 1 and smtp.auth_failures(user) == 0
@@ -228,6 +218,7 @@ def test_starttls_with_plain_and_the_steps_before_tls(
     assert str(step(result, STEP_EHLO_PLAIN)["detail"]).startswith("auth: none; STARTTLS")
     assert str(step(result, STEP_EHLO)["detail"]).startswith("auth: LOGIN PLAIN XOAUTH2; SIZE")
     assert result.data["starttls_offered"] is True
+    assert str(step(result, STEP_TLS)["detail"]).startswith("STARTTLS: TLSv1.")
     assert result.tls is not None
     assert smtp.auth_successes(user) == 1
 
@@ -559,7 +550,7 @@ def _greeting_length(smtp: SubmissionServer) -> int:
         finally:
             writer.close()
 
-    return run(read(), 5)
+    return run(read(), limit=5)
 
 
 def test_no_greeting_within_the_timeout(
@@ -756,6 +747,142 @@ def test_round_trip_refused_recipient(
     assert result.finding.server_said == "550 5.7.60 SMTP; Client does not have permissions"
     trip = round_trip_of(result)
     assert trip is not None and not trip.sent
+
+
+def _round_trip_targets(
+    mail_world: MailWorld,
+    incoming: Protocol,
+    incoming_user: str,
+    smtp_user: str,
+    secret: str,
+    address: str,
+) -> list[CheckTarget]:
+    """The incoming server (Dovecot, implicit TLS) and the submission server (STARTTLS), by
+    their address (the world certificate names it)."""
+    dovecot, smtp = mail_world.dovecot, mail_world.smtp
+    port = dovecot.imap_tls_port if incoming is Protocol.IMAP else dovecot.pop3_tls_port
+    return [
+        CheckTarget(
+            incoming,
+            Endpoint(incoming, MAIL_HOST, port, Security.TLS),
+            credentials=password(incoming_user, secret),
+            address=address,
+        ),
+        CheckTarget(
+            Protocol.SMTP,
+            Endpoint(Protocol.SMTP, MAIL_HOST, smtp.starttls_port, Security.STARTTLS),
+            credentials=password(smtp_user, secret),
+            address=address,
+        ),
+    ]
+
+
+def _verify(
+    test_ca: TestCA,
+    address: str,
+    targets: list[CheckTarget],
+    options: VerifyOptions,
+    on_step: Callable[[Protocol, Step], None] | None = None,
+) -> VerifyResult:
+    """The runner over ``targets``, reached by address (no overrides needed)."""
+    net = Network(NetworkOptions(ca_bundles=(test_ca.cert_path,), system_proxy=False))
+    return run(verify(address, targets, net, options=options, on_step=on_step))
+
+
+@pytest.mark.parametrize("incoming", [Protocol.IMAP, Protocol.POP3])
+def test_runner_confirms_the_round_trip(
+    incoming: Protocol, mail_world: MailWorld, test_ca: TestCA
+) -> None:
+    """verify(..., round_trip=True): the message sent through SMTP is found in the INBOX over
+    IMAP (or POP3) once both checks signed in; the SMTP check gets a passed round-trip step."""
+    user = mail_world.mail_user(_address("confirm"), "confirm pw")
+    targets = _round_trip_targets(mail_world, incoming, user, user, "confirm pw", user)
+    seen: list[tuple[Protocol, str]] = []
+    result = _verify(
+        test_ca,
+        user,
+        targets,
+        VerifyOptions(round_trip=True, round_trip_wait=5.0),
+        on_step=lambda protocol, done: seen.append((protocol, done.name)),
+    )
+    assert result.ok, [c.findings for c in result.checks]
+    incoming_check, smtp_check = result.checks
+    assert incoming_check.authenticated and smtp_check.authenticated
+    assert names(smtp_check)[-1] == STEP_ROUND_TRIP
+    confirmed = step(smtp_check, STEP_ROUND_TRIP)
+    assert confirmed["ok"] is True and str(confirmed["detail"]).startswith("arrived")
+    assert (Protocol.SMTP, STEP_ROUND_TRIP) in seen  # the live timeline saw it too
+    trip = round_trip_of(smtp_check)
+    assert trip is not None and trip.sent
+    data = smtp_check.data["round_trip"]
+    assert isinstance(data, dict)
+    assert data["arrived"] is True and data["checked_over"] == incoming.value
+    assert isinstance(data["arrived_ms"], int) and data["searches"] >= 1
+    arrived = find_test_message(mail_world.dovecot.messages(user), trip.token)
+    assert arrived is not None and arrived["Subject"] == trip.subject
+    # the confirmation signs in again after the check did: successes only (POP3 may look
+    # more than once, each time in a new session)
+    assert mail_world.dovecot.auth_failures(user) == 0
+    successes = mail_world.dovecot.auth_successes(user)
+    assert successes == 2 if incoming is Protocol.IMAP else successes >= 2
+
+
+def test_round_trip_that_never_arrives(mail_world: MailWorld, test_ca: TestCA) -> None:
+    """The submission server accepts the message, but for an address Dovecot does not host
+    (it keeps it "outside"): the INBOX that is looked at never receives it, and the finding
+    comes when the wait is over, not later."""
+    smtp = mail_world.smtp
+    outside = smtp.add_user(_address("outside"), "same pw")
+    inbox = mail_world.mail_user(_address("inbox"), "same pw")
+    targets = _round_trip_targets(mail_world, Protocol.IMAP, inbox, outside, "same pw", outside)
+    started = time.monotonic()
+    result = _verify(test_ca, outside, targets, VerifyOptions(round_trip=True, round_trip_wait=1.5))
+    elapsed = time.monotonic() - started
+    assert 1.5 <= elapsed < 5.0
+    imap_check, smtp_check = result.checks
+    assert imap_check.ok and smtp_check.authenticated and not smtp_check.ok
+    assert not result.ok
+    assert smtp_check.finding is not None
+    assert smtp_check.finding.code == "smtp.round-trip.not-arrived"
+    assert "1.5" in str(smtp_check.finding.to_dict()["cause"])
+    assert smtp_check.finding.to_dict("ja")["cause"]
+    failed = step(smtp_check, STEP_ROUND_TRIP)
+    assert failed["ok"] is False and "not in the imap INBOX" in str(failed["detail"])
+    data = smtp_check.data["round_trip"]
+    assert isinstance(data, dict) and data["arrived"] is False and data["searches"] >= 2
+    trip = round_trip_of(smtp_check)
+    assert trip is not None and trip.sent
+    assert find_test_message(smtp.messages_for(outside), trip.token) is not None  # accepted
+    assert find_test_message(mail_world.dovecot.messages(inbox), trip.token) is None
+
+
+def test_round_trip_not_checked_when_the_inbox_refuses_the_sign_in(
+    mail_world: MailWorld, test_ca: TestCA
+) -> None:
+    """The message went out, but IMAP refused its password: nothing can be confirmed, which
+    is a warning on SMTP (IMAP's own finding says why), never a second try at IMAP."""
+    user = mail_world.mail_user(_address("noinbox"), "imap pw")
+    sender = mail_world.smtp.add_user(_address("sender"), "smtp pw")
+    targets = _round_trip_targets(mail_world, Protocol.IMAP, user, sender, "smtp pw", sender)
+    result = _verify(test_ca, user, targets, VerifyOptions(round_trip=True))
+    imap_check, smtp_check = result.checks
+    assert imap_check.finding is not None and imap_check.finding.code == "imap.auth.failed"
+    assert smtp_check.ok and smtp_check.finding is None
+    assert "smtp.round-trip.not-checked" in codes(smtp_check)
+    assert STEP_ROUND_TRIP not in names(smtp_check)
+    assert mail_world.dovecot.auth_failures(user) == 1
+
+
+def test_without_the_round_trip_the_runner_sends_nothing(
+    mail_world: MailWorld, test_ca: TestCA
+) -> None:
+    user = mail_world.mail_user(_address("quiet"), "quiet pw")
+    targets = _round_trip_targets(mail_world, Protocol.IMAP, user, user, "quiet pw", user)
+    result = _verify(test_ca, user, targets, VerifyOptions())
+    assert result.ok
+    smtp_check = result.checks[1]
+    assert STEP_SEND not in names(smtp_check) and STEP_ROUND_TRIP not in names(smtp_check)
+    assert mail_world.dovecot.messages(user) == []
 
 
 def test_dot_stuffing_on_the_wire(mail_world: MailWorld, test_ca: TestCA) -> None:

@@ -95,6 +95,9 @@ def test_every_protocol_passes_with_the_right_password(
         assert check["authenticated"] is True
         assert check["steps"]
     assert checks["imap"]["tls"]["version"].startswith("TLSv1.")  # type: ignore[index]
+    smtp_steps = [s["name"] for s in checks["smtp"]["steps"]]  # type: ignore[union-attr]
+    assert "send" not in smtp_steps and "round-trip" not in smtp_steps  # off by default
+    assert mail_world.dovecot.messages(account) == []
 
 
 def test_a_wrong_password_costs_one_failed_login(
@@ -229,3 +232,23 @@ def test_without_servers_it_detects_first(
     checks = outcome(data)
     assert checks["imap"]["target"] == f"imap://mail.example.test:{dovecot.imap_tls_port}"
     assert checks["smtp"]["authenticated"] is True
+
+
+def test_round_trip_confirms_over_imap_that_the_message_arrived(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    account: str,
+    mail_world: MailWorld,
+    radicale: RadicaleServer,
+    test_ca: TestCA,
+) -> None:
+    args = servers(account, mail_world.dovecot, mail_world.smtp, radicale, test_ca)
+    code, data, _ = verify_json(capsys, monkeypatch, [*args, "--round-trip"], PASSWORD)
+    assert code == 0, data
+    smtp = outcome(data)["smtp"]
+    steps = {s["name"]: s for s in smtp["steps"]}  # type: ignore[union-attr]
+    assert steps["send"]["ok"] is True and steps["round-trip"]["ok"] is True
+    trip = smtp["data"]["round_trip"]  # type: ignore[index]
+    assert trip["arrived"] is True and trip["checked_over"] == "imap"
+    subjects = [str(m["Subject"]) for m in mail_world.dovecot.messages(account)]
+    assert subjects == [trip["subject"]]

@@ -8,6 +8,7 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 
+from app.core.checks import roundtrip
 from app.core.checks.base import (
     AuthGate,
     AuthOutcome,
@@ -18,6 +19,7 @@ from app.core.checks.base import (
     Secret,
     Step,
 )
+from app.core.checks.mailcheck import Arrival
 from app.core.checks.runner import VerifyOptions, VerifyResult, verify
 from app.core.model import Endpoint, Protocol, Security
 from app.core.net import Network, NetworkOptions
@@ -174,3 +176,96 @@ def test_secrets_never_print() -> None:
     secret = Secret("sentinel-password-3")
     assert "sentinel" not in repr(secret) + str(secret) + repr(CREDS) + f"{secret}"
     assert secret.reveal() == "sentinel-password-3"
+
+
+# --- the round trip's bookkeeping (roundtrip.py; the real exchange: test_check_smtp.py) --------
+
+
+def _sent(ok: bool = True) -> CheckResult:
+    trip = {
+        "token": "msw-0123456789abcdef0123",
+        "address": "taro@example.test",
+        "message_id": "<msw-0123456789abcdef0123@example.test>",
+        "subject": "Mail Setup Wizard test message msw-0123456789abcdef0123",
+        "sent": True,
+    }
+    return CheckResult(
+        protocol=Protocol.SMTP,
+        target="smtp://smtp.example.test:587",
+        ok=ok,
+        authenticated=True,
+        steps=(Step("send", True, 5),),
+        data={"round_trip": trip},
+    )
+
+
+def test_the_round_trip_is_confirmed_over_imap_before_pop3() -> None:
+    targets = [
+        target(Protocol.POP3),
+        target(Protocol.SMTP),
+        target(Protocol.IMAP, None),  # no credentials: it cannot look into the mailbox
+        target(Protocol.IMAP),
+        target(Protocol.CALDAV),
+    ]
+    assert roundtrip.pairs(targets) == [(1, 3)]
+    assert roundtrip.pairs(targets[:2]) == [(1, 0)]
+    assert roundtrip.pairs(targets[1:3]) == [(0, None)]
+    assert roundtrip.pairs([target(Protocol.SMTP, None), target(Protocol.IMAP)]) == []
+
+
+def test_a_round_trip_stopped_by_the_deadline_while_looking() -> None:
+    now = time.monotonic()
+    plan = roundtrip.Confirmation(smtp=1, incoming=0, protocol=Protocol.IMAP, started=now)
+    result = roundtrip.apply(_sent(), plan, origin=now - 1, stopped=True, deadline=3.0)
+    assert not result.ok
+    assert result.finding is not None and result.finding.code == "deadline.exceeded"
+    assert [(s.name, s.ok) for s in result.steps] == [("send", True), ("round-trip", False)]
+    assert result.steps[-1].started_ms == 1000
+    trip = result.data["round_trip"]
+    assert isinstance(trip, dict) and trip["arrived"] is None and trip["checked_over"] == "imap"
+
+
+def test_a_round_trip_that_could_not_look_is_a_warning_without_a_step() -> None:
+    plan = roundtrip.Confirmation(smtp=1, incoming=0, reason="the imap check did not sign in")
+    result = roundtrip.apply(_sent(), plan, origin=time.monotonic(), stopped=False, deadline=3)
+    assert result.ok and result.finding is None
+    assert [f.code for f in result.findings] == ["smtp.round-trip.not-checked"]
+    assert result.findings[0].detail["reason"] == "the imap check did not sign in"
+    assert [s.name for s in result.steps] == ["send"]
+
+
+def test_nothing_to_confirm_when_nothing_was_sent() -> None:
+    unsent = _sent()
+    trip = dict(unsent.data["round_trip"])  # type: ignore[call-overload]
+    trip["sent"] = False
+    unsent = CheckResult(
+        protocol=Protocol.SMTP,
+        target=unsent.target,
+        ok=False,
+        authenticated=True,
+        steps=unsent.steps,
+        data={"round_trip": trip},
+    )
+    plan = roundtrip.Confirmation(smtp=0, incoming=None, reason="no incoming server was checked")
+    assert roundtrip.apply(unsent, plan, origin=0.0, stopped=True, deadline=3.0) is unsent
+
+
+def test_a_round_trip_that_arrived() -> None:
+    now = time.monotonic()
+    plan = roundtrip.Confirmation(
+        smtp=1,
+        incoming=0,
+        protocol=Protocol.POP3,
+        started=now,
+        arrival=Arrival(True, 0.25, 1),
+    )
+    result = roundtrip.apply(_sent(), plan, origin=now, stopped=False, deadline=3.0)
+    assert result.ok and result.finding is None and result.findings == ()
+    assert (result.steps[-1].name, result.steps[-1].ok, result.steps[-1].ms) == (
+        "round-trip",
+        True,
+        250,
+    )
+    trip = result.data["round_trip"]
+    assert isinstance(trip, dict)
+    assert (trip["arrived"], trip["arrived_ms"], trip["checked_over"]) == (True, 250, "pop3")

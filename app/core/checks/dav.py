@@ -40,7 +40,6 @@ check short (no calendars, a sign-in skipped by the gate); warnings on the way d
 from __future__ import annotations
 
 import base64
-import dataclasses
 import http
 import ipaddress
 import time
@@ -63,6 +62,7 @@ from app.core.checks.base import (
     Credentials,
 )
 from app.core.checks.davxml import DavXmlError, Multistatus, Service
+from app.core.checks.mailcheck import seam_finding, tls_detail, tls_findings
 from app.core.diagnostics import knowledge
 from app.core.diagnostics.redact import redact
 from app.core.discovery.autodiscover_parse import parse_www_authenticate
@@ -524,16 +524,8 @@ class _DavCheck:
         """Note what a handshake with ``host`` showed (interception, a configured CA, a
         certificate about to expire); the ``tls`` step's detail."""
         self.analysed.add(host)
-        self.findings.extend(
-            tlsreport.analyse_tls(
-                tls,
-                host,
-                extra_ca_bundles=self.context.net.options.ca_bundles,
-                known_provider=tlsreport.is_known_provider_host(host),
-            )
-        )
-        subject = tls.certificate.subject if tls.certificate is not None else "no certificate"
-        return f"{tls.version} {tls.cipher}; {subject}"
+        self.findings.extend(tls_findings(tls, host, self.context))
+        return tls_detail(tls, starttls=False)
 
     def _network_failure(self, error: SetupError, url: str, stage: str, started: float) -> _Stop:
         host = _host(url)
@@ -559,10 +551,7 @@ class _DavCheck:
         """A failure of the network seam (DNS, TCP, TLS) by its own code, with the knowledge
         catalog's texts (``tlsreport.error_finding``), redacted once more."""
         host = _host(url) or self.origin
-        found = tlsreport.error_finding(error, Text("check.server", {"host": host}))
-        detail = {k: self._redact(v) if isinstance(v, str) else v for k, v in found.detail.items()}
-        said = None if found.server_said is None else self._redact(found.server_said)
-        return dataclasses.replace(found, server_said=said, detail=detail)
+        return seam_finding(error, Text("check.server", {"host": host}), self._redact)
 
     def _mark_connected(self, started: float) -> None:
         if not self.connected:

@@ -1,10 +1,11 @@
 """The IMAP check: connect, TLS, greeting, capabilities, sign-in, folders and the INBOX, for real.
 
-Steps (stable names, in order): ``connect`` (the peer address), ``tls`` (implicit TLS: version
-and cipher) or, on a STARTTLS port, ``greeting``, ``capability``, ``starttls`` and a second
-``capability``; then ``authenticate`` (XOAUTH2 or OAUTHBEARER with a token; AUTHENTICATE PLAIN,
-LOGIN or SASL LOGIN with a password), ``capability`` after sign-in, ``list`` (folder count),
-``select`` (INBOX, read-only, message count) and ``logout``.
+Steps (stable names, in order): ``connect`` (the peer address), ``tls`` (implicit TLS), then
+``greeting`` and ``capability``; on a STARTTLS port ``tls`` comes after them (the upgrade by
+STARTTLS: the step's detail says which) with a second ``capability``; then ``authenticate``
+(XOAUTH2 or OAUTHBEARER with a token; AUTHENTICATE PLAIN, LOGIN or SASL LOGIN with a password),
+``capability`` after sign-in, ``list`` (folder count), ``select`` (INBOX, read-only, message
+count) and ``logout``.
 
 ``imapclient`` does the protocol. It blocks, so it runs in the connection's worker thread
 (:mod:`app.core.net.blocking`) on a socket the network seam opened
@@ -24,49 +25,64 @@ check never retries by itself.
 
 Findings come from the knowledge catalog (``resources/knowledge/imap.toml``), codes
 ``imap.*``; failures of the network seam (DNS, connect, TLS) keep the seam's codes, and a
-missing STARTTLS is the general ``tls.starttls-missing``.
+missing STARTTLS is the general ``tls.starttls-missing``. What every mail check shares is in
+:mod:`app.core.checks.mailcheck`.
+
+The round trip's confirmation: :func:`find_test_message` signs in again, selects the INBOX and
+searches it for the test message's token until it is there or the wait is over.
 """
 
 from __future__ import annotations
 
+import asyncio
 import imaplib
 import re
 import ssl
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Final, TypeVar
 
 from app.core.checks.base import (
+    AuthGate,
     AuthOutcome,
     CheckContext,
     CheckResult,
     CheckTarget,
     CredentialKind,
     Credentials,
-    Timeline,
 )
 from app.core.checks.imapsocket import Greeting, SeamIMAPClient
-from app.core.checks.runner import describe
+from app.core.checks.mailcheck import (
+    OAUTH_MECHANISMS,
+    ROUND_TRIP_POLL,
+    ROUND_TRIP_WAIT,
+    STEP_AUTHENTICATE,
+    STEP_CAPABILITY,
+    STEP_GREETING,
+    STEP_TLS,
+    Arrival,
+    AuthCodes,
+    MailCheck,
+    Stop,
+    endpoint_of,
+    sasl_answers,
+    shown,
+    tls_detail,
+)
 from app.core.diagnostics import knowledge
-from app.core.diagnostics.redact import redact
 from app.core.errors import SetupError
-from app.core.model import Endpoint, Finding, Outcome, Protocol, Security
-from app.core.net import TLSInfo, format_address
+from app.core.model import Protocol, Security
+from app.core.net import TLSInfo
 from app.core.net.blocking import BlockingSocket, connect_blocking
-from app.core.net.tls import tls_failure
-from app.core.texts import ParamValue, Text
+from app.core.net.tls import make_context, tls_failure
 
 T = TypeVar("T")
 
-STEP_CONNECT: Final = "connect"
-STEP_TLS: Final = "tls"
-STEP_GREETING: Final = "greeting"
-STEP_CAPABILITY: Final = "capability"
-STEP_STARTTLS: Final = "starttls"
-STEP_AUTHENTICATE: Final = "authenticate"
 STEP_LIST: Final = "list"
 STEP_SELECT: Final = "select"
+STEP_SEARCH: Final = "search"  # the round trip's look into the INBOX
 STEP_LOGOUT: Final = "logout"
 
 # Finding codes (resources/knowledge/imap.toml). Stable: never rename one.
@@ -103,20 +119,13 @@ SELECT_FAILED: Final = "imap.select.failed"
 CREDENTIAL_REJECTIONS: Final = frozenset(
     {AUTH_FAILED, TOKEN_REJECTED, PASSWORD_EXPIRED, APP_PASSWORD_REQUIRED, ICLOUD_APP_PASSWORD}
 )
+CODES: Final = AuthCodes.of("imap", CREDENTIAL_REJECTIONS)
 ICLOUD_MAIL_SUFFIX: Final = "mail.me.com"
 ICLOUD_DOMAINS: Final = frozenset({"icloud.com", "me.com", "mac.com"})
-MAX_SHOWN: Final = 300
-#: The token mechanisms in the order they are tried (Microsoft offers only XOAUTH2).
-OAUTH_MECHANISMS: Final = ("XOAUTH2", "OAUTHBEARER")
 
 _RESPONSE_CODE = re.compile(r"^\s*\[([A-Za-z0-9.-]+)[\s\]]")
 _FAILED_PREFIX = re.compile(r"^[a-z_]+ failed: ", re.IGNORECASE)
 _BYTES_REPR = re.compile(r"""^b(['"])(.*)\1$""", re.DOTALL)
-_UNPRINTABLE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
-
-
-class _Stop(Exception):
-    """Ends the dialogue early; the finding is recorded already."""
 
 
 @dataclass
@@ -126,14 +135,6 @@ class _Failure:
     code: str
     said: str | None = None
     problem: str | None = None
-
-
-def _shown(data: bytes | str | None) -> str:
-    if data is None:
-        return ""
-    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
-    text = _UNPRINTABLE.sub("?", text.rstrip("\r\n"))
-    return text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 1] + "…"
 
 
 def server_text(error: BaseException) -> str:
@@ -148,14 +149,14 @@ def server_text(error: BaseException) -> str:
         if isinstance(item, imaplib.IMAP4.error) and item.args:
             raw = item.args[0]
             if isinstance(raw, bytes):
-                return _shown(raw)
+                return shown(raw)
             if isinstance(raw, str):
                 text = _FAILED_PREFIX.sub("", raw)
                 literal = _BYTES_REPR.match(text)
                 if literal:
                     text = literal.group(2)
-                return _shown(text)
-    return _shown(str(error))
+                return shown(text)
+    return shown(str(error))
 
 
 def response_code(text: str) -> str | None:
@@ -232,138 +233,32 @@ class _Sasl:
 
 def sasl_for(mechanism: str, credentials: Credentials) -> _Sasl:
     """The answers for ``mechanism`` (XOAUTH2, OAUTHBEARER, PLAIN, LOGIN)."""
-    user = credentials.username
-    secret = credentials.secret.reveal()
-    if mechanism == "XOAUTH2":
-        return _Sasl([f"user={user}\x01auth=Bearer {secret}\x01\x01".encode()])
-    if mechanism == "OAUTHBEARER":
-        authzid = user.replace("=", "=3D").replace(",", "=2C")
-        payload = f"n,a={authzid},\x01auth=Bearer {secret}\x01\x01".encode()
-        return _Sasl([payload], final=b"\x01")
-    if mechanism == "PLAIN":
-        return _Sasl([f"\x00{user}\x00{secret}".encode()])
-    if mechanism == "LOGIN":
-        return _Sasl([user.encode(), secret.encode()])
-    raise ValueError(f"no SASL answers for {mechanism}")
+    answers, final = sasl_answers(mechanism, credentials)
+    return _Sasl(answers, final=final)
 
 
-class _ImapCheck:
+class _ImapCheck(MailCheck):
     """One run of the IMAP check; see the module docstring."""
 
-    def __init__(
-        self,
-        target: CheckTarget,
-        endpoint: Endpoint,
-        context: CheckContext,
-        oauth_mechanisms: Sequence[str] = OAUTH_MECHANISMS,
-    ) -> None:
-        self.target = target
-        self.oauth_mechanisms = tuple(m.upper() for m in oauth_mechanisms)
-        self.endpoint = endpoint
-        self.context = context
-        self.credentials = target.credentials
-        self.timeline: Timeline = context.timeline(Protocol.IMAP)
-        self.findings: list[Finding] = []
-        self.data: dict[str, object] = {"security": endpoint.security.value}
-        self.capabilities: list[str] = []  # the latest list before sign-in
-        self.tls: TLSInfo | None = None
-        self.stream: BlockingSocket | None = None
-        self.client: SeamIMAPClient | None = None
-        self.authenticated = False
-        self.auth_tried = False
-        self.stopped = False  # a step failed and ended the check (its finding is the last)
-        self._turn = False  # this check holds a turn at the gate it has not reported yet
-        self._secrets: tuple[str, ...] = ()
-        if self.credentials is not None:
-            self._secrets = (self.credentials.secret.reveal(),)
+    protocol = Protocol.IMAP
+    codes = CODES
+    capabilities: Sequence[str] = ()  # the latest list before sign-in
+    stream: BlockingSocket | None = None
+    client: SeamIMAPClient | None = None
 
     # -- helpers -------------------------------------------------------------------------------
 
-    @property
-    def host(self) -> str:
-        return self.endpoint.host
+    def method_name(self, method: str) -> str:
+        return "LOGIN" if method == "LOGIN-COMMAND" else method
 
-    @property
-    def port(self) -> int:
-        return self.endpoint.port
-
-    @property
-    def implicit_tls(self) -> bool:
-        return self.endpoint.security is Security.TLS
-
-    def redact(self, text: str) -> str:
-        return redact(text, self._secrets)
-
-    def params(self) -> dict[str, ParamValue]:
-        username = self.credentials.username if self.credentials is not None else ""
-        mechanisms = self.data.get("auth_mechanisms")
-        shown = ", ".join(mechanisms) if isinstance(mechanisms, list) and mechanisms else "-"
-        return {
-            "host": self.host,
-            "port": self.port,
-            "username": username,
-            "mechanisms": shown,
-            "seconds": round(self.context.net.options.timeout, 1),
-        }
-
-    def checked(self, step: str) -> Text:
-        if step == STEP_CONNECT:
-            return Text("check.connect", {"host": self.host, "port": self.port})
-        if step in (STEP_TLS, STEP_STARTTLS):
-            return Text("check.tls", {"host": self.host})
-        return Text("check.server", {"host": self.host})
-
-    def add(
-        self,
-        code: str,
-        step: str,
-        *,
-        said: str | None = None,
-        detail: Mapping[str, str | int] | None = None,
-    ) -> Finding:
-        found = knowledge.finding(
-            code,
-            checked=self.checked(step),
-            server_said=None if said is None else self.redact(said),
-            params=self.params(),
-            detail={"host": self.host, "port": self.port, "step": step, **(detail or {})},
-        )
-        self.findings.append(found)
-        return found
-
-    def add_error(self, step: str, error: SetupError) -> Finding:
-        """A failure of the network seam, by its own code (the catalog's entry if it has one,
-        else the error's own finding), redacted once more."""
-        detail: dict[str, str | int] = {
-            k: self.redact(v) if isinstance(v, str) else v for k, v in error.detail.items()
-        }
-        detail["step"] = step
-        said = None if error.server_said is None else self.redact(error.server_said)
-        if error.code in knowledge.default_knowledge().by_code:
-            params: dict[str, ParamValue] = {**self.params(), **detail}
-            found = knowledge.finding(
-                error.code,
-                checked=self.checked(step),
-                server_said=said,
-                params=params,
-                detail=detail,
-            )
-        else:
-            base = error.to_finding(self.checked(step))
-            found = Finding(
-                code=base.code,
-                checked=base.checked,
-                outcome=base.outcome,
-                cause=base.cause,
-                fix=base.fix,
-                fixer=base.fixer,
-                help_topic=base.help_topic,
-                server_said=said,
-                detail=detail,
-                title=base.title,
-            )
-        self.findings.append(found)
-        return found
+    @cached_property
+    def tls_context(self) -> ssl.SSLContext:
+        """A TLS context of this connection's own, with the seam's trust (its CA bundles).
+        ``truststore`` holds a context's lock for a whole handshake, and imapclient's
+        handshake blocks in the connection's worker thread: on the seam's shared context, a
+        server that stalls in the handshake would stall every other check's handshake, the
+        event loop with them, and so the deadline and the cancel, until it timed out."""
+        return make_context(self.context.net.options.ca_bundles)
 
     async def call(self, function: Callable[[], T]) -> T:
         assert self.stream is not None
@@ -378,9 +273,9 @@ class _ImapCheck:
             if "EOF" in text or (
                 text.startswith("socket error") and "unterminated line" not in text
             ):
-                return _Failure(CONNECTION_LOST, problem=_shown(text))
+                return _Failure(CONNECTION_LOST, problem=shown(text))
             code = GREETING_GARBAGE if step == STEP_GREETING else PROTOCOL_ERROR
-            return _Failure(code, problem=_shown(text))
+            return _Failure(code, problem=shown(text))
         if isinstance(error, ssl.SSLError | OSError):
             return _Failure(CONNECTION_LOST, problem=type(error).__name__)
         if isinstance(error, imaplib.IMAP4.error):
@@ -388,76 +283,45 @@ class _ImapCheck:
             return _Failure(PROTOCOL_ERROR, said=said, problem=said)
         raise error
 
-    def fail(self, step: str, started: float, failure: _Failure) -> _Stop:
-        """Record a failed step and its finding; returns the exception that ends the run."""
-        detail = {"problem": failure.problem} if failure.problem else None
-        self.timeline.add(step, False, started, failure.problem and self.redact(failure.problem))
-        self.add(failure.code, step, said=failure.said, detail=detail)
-        return _Stop()
+    def fail_with(self, step: str, started: float, failure: _Failure) -> Stop:
+        """Record a failed step as ``failure`` says; returns the exception that ends the run."""
+        return self.fail(step, started, failure.code, said=failure.said, problem=failure.problem)
 
-    def result(self) -> CheckResult:
-        """The result: the finding that stopped the check (the last one recorded) or else the
-        first error is the main finding; ``ok`` when there is none."""
-        main = next((f for f in self.findings if f.outcome is Outcome.ERROR), None)
-        if self.stopped and self.findings:
-            main = self.findings[-1]
-        ordered = tuple(self.findings)
-        if main is not None:
-            ordered = (main, *(f for f in self.findings if f is not main))
-        return CheckResult(
-            protocol=Protocol.IMAP,
-            target=describe(self.target),
-            ok=main is None,
-            authenticated=self.authenticated,
-            steps=tuple(self.timeline.steps),
-            tls=self.tls,
-            finding=main,
-            findings=ordered,
-            data=dict(self.data),
-            auth_tried=self.auth_tried,
-        )
+    def failed(self, error: BaseException, step: str, started: float) -> Stop:
+        """A blocking call in ``step`` failed: its finding; returns the exception that ends
+        the run."""
+        return self.fail_with(step, started, self.failure(error, step))
 
     # -- the dialogue --------------------------------------------------------------------------
 
     async def run(self) -> CheckResult:
         try:
-            await self.connect()
-            await self.greet()
-            if self.endpoint.security is Security.STARTTLS:
-                await self.starttls()
+            await self.session()
             if await self.authenticate():
                 await self.after_login()
-        except _Stop:
+        except Stop:
             self.stopped = True
         finally:
-            if self._turn and self.credentials is not None:
-                self.context.gate.release(self.credentials)
-                self._turn = False
-            if self.stream is not None:
-                self.stream.close()
+            self.close()
         return self.result()
 
-    async def connect(self) -> None:
-        started = time.monotonic()
-        try:
-            self.stream = await connect_blocking(self.context.net, self.host, self.port)
-        except SetupError as error:
-            self.timeline.add(STEP_CONNECT, False, started, error.code)
-            self.add_error(STEP_CONNECT, error)
-            raise _Stop() from None
-        peer = format_address(self.stream.peer)
-        self.data["peer"] = peer
-        self.timeline.add(STEP_CONNECT, True, started, peer)
-        if not self.implicit_tls:
-            return
-        started = time.monotonic()
-        try:
-            self.tls = await self.stream.start_tls()
-        except SetupError as error:
-            self.timeline.add(STEP_TLS, False, started, error.code)
-            self.add_error(STEP_TLS, error)
-            raise _Stop() from None
-        self.timeline.add(STEP_TLS, True, started, f"{self.tls.version} {self.tls.cipher}")
+    def close(self) -> None:
+        self.release()
+        if self.stream is not None:
+            self.stream.close()
+
+    async def session(self) -> None:
+        """Connect, TLS, greeting and capabilities: everything before signing in."""
+        net, host, port = self.context.net, self.host, self.port
+        self.stream = stream = await self.connect_with(lambda: connect_blocking(net, host, port))
+        if self.implicit_tls:
+            context = self.tls_context
+            await self.secure(
+                lambda: stream.start_tls(context), starttls=False, started=time.monotonic()
+            )
+        await self.greet()
+        if self.endpoint.security is Security.STARTTLS:
+            await self.starttls()
 
     async def greet(self) -> None:
         assert self.stream is not None
@@ -471,26 +335,24 @@ class _ImapCheck:
         except Exception as error:  # the greeting or the first CAPABILITY failed
             raise self.greeting_failed(error, greeting, started) from None
         self.client = client
-        shown = self.redact(_shown(greeting.line))
-        self.data["greeting"] = shown
-        self.timeline.add(STEP_GREETING, True, started, shown)
+        said = self.redact(shown(greeting.line))
+        self.data["greeting"] = said
+        self.timeline.add(STEP_GREETING, True, started, said)
         capabilities = [c.upper() for c in client.imap4.capabilities]
         self.record_capabilities(capabilities, greeting.at or started, "capabilities")
 
-    def greeting_failed(self, error: Exception, greeting: Greeting, started: float) -> _Stop:
+    def greeting_failed(self, error: Exception, greeting: Greeting, started: float) -> Stop:
         line = greeting.line
         if not line:
-            return self.fail(STEP_GREETING, started, self.failure(error, STEP_GREETING))
-        shown = _shown(line)
-        self.data["greeting"] = self.redact(shown)
+            return self.failed(error, STEP_GREETING, started)
+        said = shown(line)
+        self.data["greeting"] = self.redact(said)
         if not _is_greeting(line):
             code = GREETING_BYE if line.upper().startswith(b"* BYE") else GREETING_GARBAGE
-            return self.fail(
-                STEP_GREETING, started, _Failure(code, said=shown, problem="not an IMAP greeting")
-            )
-        self.timeline.add(STEP_GREETING, True, started, self.redact(shown))
-        after = greeting.at or time.monotonic()
-        return self.fail(STEP_CAPABILITY, after, self.failure(error, STEP_CAPABILITY))
+            problem = "not an IMAP greeting"
+            return self.fail(STEP_GREETING, started, code, said=said, problem=problem)
+        self.timeline.add(STEP_GREETING, True, started, self.redact(said))
+        return self.failed(error, STEP_CAPABILITY, greeting.at or time.monotonic())
 
     def record_capabilities(self, capabilities: list[str], started: float, key: str) -> None:
         mechanisms = auth_mechanisms(capabilities)
@@ -498,12 +360,13 @@ class _ImapCheck:
         self.data[key] = capabilities
         self.data["auth_mechanisms"] = mechanisms
         self.data["login_disabled"] = "LOGINDISABLED" in capabilities
-        shown = "AUTH " + " ".join(mechanisms) if mechanisms else "no AUTH= mechanisms"
+        detail = "AUTH " + " ".join(mechanisms) if mechanisms else "no AUTH= mechanisms"
         if "LOGINDISABLED" in capabilities:
-            shown += ", LOGINDISABLED"
-        self.timeline.add(STEP_CAPABILITY, True, started, shown)
+            detail += ", LOGINDISABLED"
+        self.timeline.add(STEP_CAPABILITY, True, started, detail)
 
     async def starttls(self) -> None:
+        """The ``tls`` step by STARTTLS, then the capabilities again (over TLS)."""
         assert self.stream is not None and self.client is not None
         client, stream = self.client, self.stream
         capabilities = self.capabilities
@@ -512,67 +375,45 @@ class _ImapCheck:
         started = time.monotonic()
         if not offered:
             code = STARTTLS_STRIPPED if "LOGINDISABLED" in capabilities else STARTTLS_MISSING
-            raise self.fail(STEP_STARTTLS, started, _Failure(code, problem="not offered"))
+            raise self.fail(STEP_TLS, started, code, problem="STARTTLS not offered")
+        context = self.tls_context
         try:
-            await self.call(client.start_tls)
+            await self.call(lambda: client.start_tls(context))
         except (ssl.SSLError, ssl.CertificateError) as error:
             tls_error = tls_failure(error, self.host, self.port, stream.peer)
-            self.timeline.add(STEP_STARTTLS, False, started, tls_error.code)
-            self.add_error(STEP_STARTTLS, tls_error)
-            raise _Stop() from None
+            raise self.fail_error(STEP_TLS, started, tls_error) from None
         except imaplib.IMAP4.abort as error:
-            raise self.fail(STEP_STARTTLS, started, self.failure(error, STEP_STARTTLS)) from None
+            raise self.failed(error, STEP_TLS, started) from None
         except imaplib.IMAP4.error as error:
             said = server_text(error)
-            raise self.fail(
-                STEP_STARTTLS, started, _Failure(STARTTLS_REFUSED, said=said, problem=said)
-            ) from None
+            raise self.fail(STEP_TLS, started, STARTTLS_REFUSED, said=said, problem=said) from None
         except Exception as error:
-            raise self.fail(STEP_STARTTLS, started, self.failure(error, STEP_STARTTLS)) from None
+            raise self.failed(error, STEP_TLS, started) from None
         sock = client.imap4.sock
         if isinstance(sock, ssl.SSLSocket):
             self.tls = TLSInfo.from_ssl_object(sock, stream.tls_name)
-        detail = f"{self.tls.version} {self.tls.cipher}" if self.tls else None
-        self.timeline.add(STEP_STARTTLS, True, started, detail)
+        detail = tls_detail(self.tls, starttls=True) if self.tls else "STARTTLS"
+        self.timeline.add(STEP_TLS, True, started, detail)
         self.data["capabilities_before_tls"] = capabilities
         started = time.monotonic()
         try:
             raw = await self.call(client.capabilities)
         except Exception as error:
-            raise self.fail(
-                STEP_CAPABILITY, started, self.failure(error, STEP_CAPABILITY)
-            ) from None
+            raise self.failed(error, STEP_CAPABILITY, started) from None
         self.record_capabilities(_decoded(raw), started, "capabilities")
 
     async def authenticate(self) -> bool:
         """Sign in if there are credentials; True when signed in."""
         assert self.client is not None
         client = self.client
-        credentials = self.credentials
-        capabilities = self.capabilities
-        started = time.monotonic()
-        if self.endpoint.security is Security.PLAIN:
-            if credentials is not None:  # never a password or token in the clear
-                failure = _Failure(PLAINTEXT_REFUSED, problem="no TLS")
-                raise self.fail(STEP_AUTHENTICATE, started, failure)
-            self.add(PLAINTEXT, STEP_AUTHENTICATE)
-        if credentials is None:
-            self.add(AUTH_NOT_TRIED, STEP_AUTHENTICATE)
+        capabilities, mechanisms = self.capabilities, self.oauth_mechanisms
+        chosen = await self.sign_in_method(
+            lambda kind: choose_mechanism(kind, capabilities, mechanisms)
+        )
+        if chosen is None:
             return False
-        mechanism = choose_mechanism(credentials.kind, capabilities, self.oauth_mechanisms)
-        if mechanism is None:
-            code = NO_OAUTH if credentials.kind is CredentialKind.OAUTH2 else LOGIN_DISABLED
-            raise self.fail(STEP_AUTHENTICATE, started, _Failure(code, problem="no mechanism"))
-        shown = "LOGIN" if mechanism == "LOGIN-COMMAND" else mechanism
-        self.data["mechanism"] = shown
-        if not await self.context.gate.turn(credentials):
-            self.timeline.add(STEP_AUTHENTICATE, False, started, "not tried")
-            self.add(AUTH_SKIPPED, STEP_AUTHENTICATE)
-            raise _Stop()
-        self._turn = True
-        started = time.monotonic()
+        credentials, mechanism, started = chosen
         sasl = None if mechanism == "LOGIN-COMMAND" else sasl_for(mechanism, credentials)
-        self.auth_tried = True
         try:
             if sasl is None:
                 user, secret = credentials.username, credentials.secret.reveal()
@@ -582,56 +423,33 @@ class _ImapCheck:
                 await self.call(lambda: client.sasl_login(mechanism, answers))
         except imaplib.IMAP4.abort as error:
             self.report(AuthOutcome.FAILED_OTHERWISE)
-            failure = self.failure(error, STEP_AUTHENTICATE)
-            raise self.fail(STEP_AUTHENTICATE, started, failure) from None
+            raise self.failed(error, STEP_AUTHENTICATE, started) from None
         except imaplib.IMAP4.error as error:
             raise self.rejected(error, sasl, started) from None
         except Exception as error:
             self.report(AuthOutcome.FAILED_OTHERWISE)
-            failure = self.failure(error, STEP_AUTHENTICATE)
-            raise self.fail(STEP_AUTHENTICATE, started, failure) from None
+            raise self.failed(error, STEP_AUTHENTICATE, started) from None
         finally:
             client.forget_commands()
-        self.report(AuthOutcome.SUCCEEDED)
-        self.authenticated = True
-        self.timeline.add(STEP_AUTHENTICATE, True, started, shown)
+        self.signed_in(mechanism, started)
         return True
 
-    def report(self, outcome: AuthOutcome) -> None:
-        if self._turn and self.credentials is not None:
-            self.context.gate.done(self.credentials, outcome)
-            self._turn = False
-
-    def rejected(self, error: imaplib.IMAP4.error, sasl: _Sasl | None, started: float) -> _Stop:
+    def rejected(self, error: imaplib.IMAP4.error, sasl: _Sasl | None, started: float) -> Stop:
         """The server said NO (or BAD) to the sign-in: which problem it is, and the gate told
         whether it was the credentials."""
         assert self.credentials is not None
         said = server_text(error)
         reply_code = response_code(said)
-        challenge = _shown(sasl.challenges[-1]) if sasl is not None and sasl.challenges else ""
-        text = f"{said} {challenge}".strip()
+        challenge = shown(sasl.challenges[-1]) if sasl is not None and sasl.challenges else ""
+        bad = " command error: BAD" in str(error)
         # the catalog knows providers' sentences too (microsoft.not-connected ...)
-        code = knowledge.match(text, protocol=Protocol.IMAP.value, code=reply_code)
-        if code is None:
-            bad = " command error: BAD" in str(error)
-            code = AUTH_ERROR if bad else AUTH_FAILED  # a plain NO: not accepted
-        if code == AUTH_FAILED and self.credentials.kind is CredentialKind.OAUTH2:
-            code = TOKEN_REJECTED
+        code = self.refusal_code(said, challenge, reply_code, AUTH_ERROR if bad else None)
         if code == AUTH_FAILED and is_icloud(self.host):
             code = ICLOUD_APP_PASSWORD
             fallback = icloud_fallback(self.host, self.credentials.username)
             if fallback is not None:
                 self.data["username_fallback"] = fallback
-        rejected = code in CREDENTIAL_REJECTIONS
-        self.report(AuthOutcome.CREDENTIALS_REJECTED if rejected else AuthOutcome.FAILED_OTHERWISE)
-        detail: dict[str, str | int] = {"mechanism": str(self.data.get("mechanism", ""))}
-        if reply_code:
-            detail["response_code"] = reply_code
-        if challenge:
-            detail["challenge"] = self.redact(challenge)
-        self.timeline.add(STEP_AUTHENTICATE, False, started, self.redact(said) or None)
-        self.add(code, STEP_AUTHENTICATE, said=said, detail=detail)
-        return _Stop()
+        return self.refused(code, said, challenge, reply_code, started)
 
     async def after_login(self) -> None:
         assert self.client is not None
@@ -640,9 +458,7 @@ class _ImapCheck:
         try:
             raw = await self.call(client.capabilities)
         except Exception as error:
-            raise self.fail(
-                STEP_CAPABILITY, started, self.failure(error, STEP_CAPABILITY)
-            ) from None
+            raise self.failed(error, STEP_CAPABILITY, started) from None
         capabilities = _decoded(raw)
         self.data["capabilities_after_login"] = capabilities
         self.timeline.add(STEP_CAPABILITY, True, started, f"{len(capabilities)} after sign-in")
@@ -650,27 +466,42 @@ class _ImapCheck:
         try:
             folders = await self.call(client.list_folders)
         except imaplib.IMAP4.error as error:
-            failure = self.command_failed(error, LIST_FAILED, STEP_LIST)
-            raise self.fail(STEP_LIST, started, failure) from None
+            raise self.fail_with(
+                STEP_LIST, started, self.command_failed(error, LIST_FAILED, STEP_LIST)
+            ) from None
         except Exception as error:
-            raise self.fail(STEP_LIST, started, self.failure(error, STEP_LIST)) from None
+            raise self.failed(error, STEP_LIST, started) from None
         self.data["folders"] = len(folders)
         self.timeline.add(STEP_LIST, True, started, f"{len(folders)} folders")
+        exists = await self.select_inbox()
+        self.data["messages"] = exists
+        await self.logout()
+
+    async def select_inbox(self) -> int:
+        """SELECT INBOX read-only (the ``select`` step); the number of messages in it."""
+        assert self.client is not None
+        client = self.client
         started = time.monotonic()
         try:
             selected = await self.call(lambda: client.select_folder("INBOX", readonly=True))
         except imaplib.IMAP4.error as error:
-            failure = self.command_failed(error, SELECT_FAILED, STEP_SELECT)
-            raise self.fail(STEP_SELECT, started, failure) from None
+            raise self.fail_with(
+                STEP_SELECT, started, self.command_failed(error, SELECT_FAILED, STEP_SELECT)
+            ) from None
         except Exception as error:
-            raise self.fail(STEP_SELECT, started, self.failure(error, STEP_SELECT)) from None
-        exists = selected.get(b"EXISTS", 0) if isinstance(selected, dict) else 0
-        self.data["messages"] = int(exists)
-        self.timeline.add(STEP_SELECT, True, started, f"INBOX: {int(exists)} messages")
+            raise self.failed(error, STEP_SELECT, started) from None
+        exists = int(selected.get(b"EXISTS", 0)) if isinstance(selected, dict) else 0
+        self.timeline.add(STEP_SELECT, True, started, f"INBOX: {exists} messages")
+        return exists
+
+    async def logout(self) -> None:
+        """LOGOUT; the check passed already, so a failed goodbye is only noted."""
+        assert self.client is not None
+        client = self.client
         started = time.monotonic()
         try:
             await self.call(client.logout)
-        except Exception as error:  # the check passed; a failed goodbye is only noted
+        except Exception as error:
             self.timeline.add(STEP_LOGOUT, False, started, type(error).__name__)
             return
         self.timeline.add(STEP_LOGOUT, True, started)
@@ -684,6 +515,44 @@ class _ImapCheck:
         if code is None or not code.startswith("imap.") or code in CREDENTIAL_REJECTIONS:
             code = default
         return _Failure(code, said=said, problem=said)
+
+    # -- the round trip ------------------------------------------------------------------------
+
+    async def look_for(self, token: str, *, wait: float, poll: float) -> Arrival:
+        """Sign in, select the INBOX and search it for ``token`` in a Subject until it is
+        there or ``wait`` seconds have passed (a NOOP before each new search lets the server
+        tell of new mail)."""
+        started = time.monotonic()
+        searches = 0
+        try:
+            await self.session()
+            if not await self.authenticate():
+                return Arrival(False, time.monotonic() - started, problem=AUTH_NOT_TRIED)
+            await self.select_inbox()
+            client = self.client
+            assert client is not None
+            criteria = ["SUBJECT", token]
+            while True:
+                searches += 1
+                if await self.call(lambda: client.search(criteria)):
+                    await self.logout()
+                    return Arrival(True, time.monotonic() - started, searches)
+                left = started + wait - time.monotonic()
+                if left <= 0:
+                    await self.logout()
+                    return Arrival(False, time.monotonic() - started, searches)
+                await asyncio.sleep(min(poll, left))
+                await self.call(client.noop)
+        except Stop:
+            problem = self.findings[-1].code if self.findings else PROTOCOL_ERROR
+            return Arrival(False, time.monotonic() - started, searches, problem)
+        except SetupError as error:  # the connection closed under a call
+            return Arrival(False, time.monotonic() - started, searches, error.code)
+        except (imaplib.IMAP4.error, OSError) as error:
+            problem = self.failure(error, STEP_SEARCH).code
+            return Arrival(False, time.monotonic() - started, searches, problem)
+        finally:
+            self.close()
 
 
 def _decoded(raw: object) -> list[str]:
@@ -707,7 +576,24 @@ async def check_imap(
     given (a token with the first of ``oauth_mechanisms`` the server offers). Never raises
     for a failure of the server or the network; cancellable at any moment (the connection
     closes at once)."""
-    endpoint = target.endpoint
-    if endpoint is None or endpoint.protocol is not Protocol.IMAP:
-        raise ValueError("check_imap needs an IMAP endpoint")
+    endpoint = endpoint_of(target, Protocol.IMAP, "check_imap")
     return await _ImapCheck(target, endpoint, context, oauth_mechanisms).run()
+
+
+async def find_test_message(
+    target: CheckTarget,
+    context: CheckContext,
+    token: str,
+    *,
+    wait: float = ROUND_TRIP_WAIT,
+    poll: float = ROUND_TRIP_POLL,
+) -> Arrival:
+    """Whether the round trip's test message (``token`` in its Subject) arrives in the INBOX
+    of ``target`` (an IMAP server and credentials) within ``wait`` seconds: sign in, SELECT
+    INBOX (read-only), SEARCH SUBJECT every ``poll`` seconds. Nothing is recorded in
+    ``context``'s timeline, and the sign-in does not go through its gate: call it only after
+    the IMAP check signed in with the same credentials (the runner does). Never raises for a
+    failure of the server or the network (``Arrival.problem``); cancellable at any moment."""
+    endpoint = endpoint_of(target, Protocol.IMAP, "find_test_message")
+    quiet = CheckContext(net=context.net, gate=AuthGate(), language=context.language)
+    return await _ImapCheck(target, endpoint, quiet).look_for(token, wait=wait, poll=poll)

@@ -4,8 +4,9 @@
 (resolving the name with the system resolver, ignoring ``--resolve``, the DNS server and the
 seam's trust). Here ``imaplib``'s ``open`` takes the seam's ``BlockingSocket`` instead, so the
 address, the TLS context and the certificate's host name are the seam's; STARTTLS goes through
-``IMAPClient.starttls`` with the seam's context, and ``imaplib`` checks the certificate against
-the host name asked for (``IMAP4.host``), never against an override's address.
+``IMAPClient.starttls`` with the seam's context (or one the caller made with the seam's trust),
+and ``imaplib`` checks the certificate against the host name asked for (``IMAP4.host``), never
+against an override's address.
 
 Every method of the client blocks: run them through ``BlockingSocket.call`` (one worker thread
 per connection). ``imaplib``'s protocol trace is switched off: it would write sign-in data to
@@ -101,11 +102,12 @@ class SeamIMAPClient(imapclient.IMAPClient):  # type: ignore[misc]  # imapclient
     def _create_IMAP4(self) -> SeamIMAP4:  # the name imapclient calls
         return SeamIMAP4(self._stream, self._greeting)
 
-    def start_tls(self) -> None:
-        """STARTTLS (``IMAPClient.starttls``) with the seam's context, checked against the
-        host name asked for. Raises ``ssl.SSLError`` for a failed handshake and imapclient's
-        errors for a refused STARTTLS (``CapabilityError`` when it is not offered)."""
-        self.starttls(_SeamWrap(self._stream.context))
+    def start_tls(self, context: ssl.SSLContext | None = None) -> None:
+        """STARTTLS (``IMAPClient.starttls``) with ``context`` (the seam's unless given),
+        checked against the host name asked for. Raises ``ssl.SSLError`` for a failed
+        handshake and imapclient's errors for a refused STARTTLS (``CapabilityError`` when it
+        is not offered)."""
+        self.starttls(_SeamWrap(context or self._stream.context))
 
     @property
     def imap4(self) -> SeamIMAP4:

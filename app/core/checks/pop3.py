@@ -2,10 +2,10 @@
 
 It speaks POP3 itself over the network seam's async ``Connection`` (no ``poplib``, which would
 open its own socket and block). Steps (stable names, in order): ``connect`` (the peer address),
-``tls`` (implicit TLS, port 995), ``greeting``, ``capability`` (CAPA), on a STARTTLS port
-``starttls`` (STLS) and a second ``capability``, then ``authenticate`` (SASL XOAUTH2 or
-OAUTHBEARER with a token; SASL PLAIN, USER/PASS or SASL LOGIN with a password), ``stat``
-(message count) and ``quit``.
+``tls`` (implicit TLS, port 995), ``greeting``, ``capability`` (CAPA); on a STARTTLS port
+``tls`` comes after them (the upgrade by STLS: the step's detail says which) with a second
+``capability``; then ``authenticate`` (SASL XOAUTH2 or OAUTHBEARER with a token; SASL PLAIN,
+USER/PASS or SASL LOGIN with a password), ``stat`` (message count) and ``quit``.
 
 Security: STLS must be offered when the settings say STARTTLS, or the check stops before
 anything is sent in the clear (``tls.starttls-missing``); credentials never go over a
@@ -15,42 +15,54 @@ reported to it as such. Without credentials the check stops after the capabiliti
 reports the sign-in methods offered (``data["auth_mechanisms"]``, ``data["user_command"]``).
 
 Findings come from the knowledge catalog (``resources/knowledge/pop3.toml``), codes
-``pop3.*``; failures of the network seam (DNS, connect, TLS) keep the seam's codes.
+``pop3.*``; failures of the network seam (DNS, connect, TLS) keep the seam's codes. What every
+mail check shares is in :mod:`app.core.checks.mailcheck`.
+
+The round trip's confirmation over POP3: :func:`find_test_message` looks at the headers of the
+newest messages, in a new session each time (POP3 shows new mail only to a new session).
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
 from app.core.checks.base import (
+    AuthGate,
     AuthOutcome,
     CheckContext,
     CheckResult,
     CheckTarget,
     CredentialKind,
     Credentials,
-    Timeline,
 )
-from app.core.checks.runner import describe
+from app.core.checks.mailcheck import (
+    OAUTH_MECHANISMS,
+    ROUND_TRIP_POLL,
+    ROUND_TRIP_WAIT,
+    STEP_AUTHENTICATE,
+    STEP_CAPABILITY,
+    STEP_GREETING,
+    STEP_TLS,
+    Arrival,
+    AuthCodes,
+    MailCheck,
+    Stop,
+    endpoint_of,
+    sasl_answers,
+    shown,
+)
 from app.core.diagnostics import knowledge
-from app.core.diagnostics.redact import redact
 from app.core.errors import ConnectError, ConnectFailure, DeadlineError, SetupError
-from app.core.model import Endpoint, Finding, Outcome, Protocol, Security
-from app.core.net import Connection, TLSInfo, format_address
-from app.core.texts import ParamValue, Text
+from app.core.model import Protocol, Security
+from app.core.net import Connection
 
-STEP_CONNECT: Final = "connect"
-STEP_TLS: Final = "tls"
-STEP_GREETING: Final = "greeting"
-STEP_CAPABILITY: Final = "capability"
-STEP_STARTTLS: Final = "starttls"
-STEP_AUTHENTICATE: Final = "authenticate"
 STEP_STAT: Final = "stat"
 STEP_QUIT: Final = "quit"
 
@@ -82,18 +94,12 @@ STAT_FAILED: Final = "pop3.stat.failed"
 #: Codes that mean "these credentials were rejected": the gate stops the other checks. Any
 #: other answer (Microsoft's "not connected", a server problem) lets them try.
 CREDENTIAL_REJECTIONS: Final = frozenset({AUTH_FAILED, TOKEN_REJECTED, APP_PASSWORD_REQUIRED})
-MAX_SHOWN: Final = 300
-#: The token mechanisms in the order they are tried (Microsoft offers only XOAUTH2).
-OAUTH_MECHANISMS: Final = ("XOAUTH2", "OAUTHBEARER")
+CODES: Final = AuthCodes.of("pop3", CREDENTIAL_REJECTIONS)
 MAX_LINES: Final = 1000  # lines of one multi-line answer (CAPA) before it counts as garbage
+SEARCHED: Final = 50  # the round trip looks at the headers of this many of the newest messages
 
 _RESPONSE_CODE = re.compile(r"^\s*\[([A-Za-z0-9/.-]+)\]")
 _STAT = re.compile(r"^\+OK\s+(\d+)\s+(\d+)")
-_UNPRINTABLE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
-
-
-class _Stop(Exception):
-    """Ends the dialogue early; the finding is recorded already."""
 
 
 class _Garbage(Exception):
@@ -116,14 +122,6 @@ class Reply:
         """The RFC 2449 response code (``AUTH``, ``IN-USE``, ``SYS/TEMP``), if any."""
         found = _RESPONSE_CODE.match(self.text)
         return found.group(1).upper() if found else None
-
-
-def shown(data: bytes | str) -> str:
-    """Server text made safe to show: decoded leniently, control characters replaced,
-    trimmed."""
-    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
-    text = _UNPRINTABLE.sub("?", text.rstrip("\r\n"))
-    return text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 1] + "…"
 
 
 def parse_status(line: str) -> Reply:
@@ -169,157 +167,24 @@ def choose_method(
     return None
 
 
-def sasl_answers(mechanism: str, credentials: Credentials) -> tuple[list[bytes], bytes]:
-    """The client's answers for ``mechanism``, and what to answer an error challenge with
-    (RFC 7628: ``\\x01`` for OAUTHBEARER, empty for XOAUTH2)."""
-    user = credentials.username
-    secret = credentials.secret.reveal()
-    if mechanism == "XOAUTH2":
-        return [f"user={user}\x01auth=Bearer {secret}\x01\x01".encode()], b""
-    if mechanism == "OAUTHBEARER":
-        authzid = user.replace("=", "=3D").replace(",", "=2C")
-        return [f"n,a={authzid},\x01auth=Bearer {secret}\x01\x01".encode()], b"\x01"
-    if mechanism == "PLAIN":
-        return [f"\x00{user}\x00{secret}".encode()], b""
-    if mechanism == "LOGIN":
-        return [user.encode(), secret.encode()], b""
-    raise ValueError(f"no SASL answers for {mechanism}")
-
-
-class _Pop3Check:
+class _Pop3Check(MailCheck):
     """One run of the POP3 check; see the module docstring."""
 
-    def __init__(
-        self,
-        target: CheckTarget,
-        endpoint: Endpoint,
-        context: CheckContext,
-        oauth_mechanisms: Sequence[str] = OAUTH_MECHANISMS,
-    ) -> None:
-        self.target = target
-        self.oauth_mechanisms = tuple(m.upper() for m in oauth_mechanisms)
-        self.endpoint = endpoint
-        self.context = context
-        self.credentials = target.credentials
-        self.timeline: Timeline = context.timeline(Protocol.POP3)
-        self.findings: list[Finding] = []
-        self.data: dict[str, object] = {"security": endpoint.security.value}
-        self.capabilities: list[str] = []
-        self.capa_supported = False
-        self.tls: TLSInfo | None = None
-        self.conn: Connection | None = None
-        self.authenticated = False
-        self.auth_tried = False
-        self.stopped = False  # a step failed and ended the check (its finding is the last)
-        self._turn = False
-        self._secrets: tuple[str, ...] = ()
-        if self.credentials is not None:
-            self._secrets = (self.credentials.secret.reveal(),)
+    protocol = Protocol.POP3
+    codes = CODES
+    capabilities: Sequence[str] = ()  # CAPA's lines (after STLS: over TLS)
+    capa_supported = False
+    conn: Connection | None = None
 
     # -- helpers -------------------------------------------------------------------------------
 
-    @property
-    def host(self) -> str:
-        return self.endpoint.host
-
-    @property
-    def port(self) -> int:
-        return self.endpoint.port
-
-    def redact(self, text: str) -> str:
-        return redact(text, self._secrets)
-
-    def params(self) -> dict[str, ParamValue]:
-        username = self.credentials.username if self.credentials is not None else ""
+    def mechanisms_shown(self) -> str:
         methods = list(sasl_mechanisms(self.capabilities))
         if any(line.split()[:1] == ["USER"] for line in self.capabilities):
             methods.append("USER/PASS")
-        return {
-            "host": self.host,
-            "port": self.port,
-            "username": username,
-            "mechanisms": ", ".join(methods) if methods else "-",
-            "seconds": round(self.context.net.options.timeout, 1),
-        }
+        return ", ".join(methods) if methods else "-"
 
-    def checked(self, step: str) -> Text:
-        if step == STEP_CONNECT:
-            return Text("check.connect", {"host": self.host, "port": self.port})
-        if step in (STEP_TLS, STEP_STARTTLS):
-            return Text("check.tls", {"host": self.host})
-        return Text("check.server", {"host": self.host})
-
-    def add(
-        self,
-        code: str,
-        step: str,
-        *,
-        said: str | None = None,
-        detail: Mapping[str, str | int] | None = None,
-    ) -> Finding:
-        found = knowledge.finding(
-            code,
-            checked=self.checked(step),
-            server_said=None if said is None else self.redact(said),
-            params=self.params(),
-            detail={"host": self.host, "port": self.port, "step": step, **(detail or {})},
-        )
-        self.findings.append(found)
-        return found
-
-    def add_error(self, step: str, error: SetupError) -> Finding:
-        """A failure of the network seam, by its own code (the catalog's entry if it has one,
-        else the error's own finding), redacted once more."""
-        detail: dict[str, str | int] = {
-            k: self.redact(v) if isinstance(v, str) else v for k, v in error.detail.items()
-        }
-        detail["step"] = step
-        said = None if error.server_said is None else self.redact(error.server_said)
-        if error.code in knowledge.default_knowledge().by_code:
-            found = knowledge.finding(
-                error.code,
-                checked=self.checked(step),
-                server_said=said,
-                params={**self.params(), **detail},
-                detail=detail,
-            )
-        else:
-            base = error.to_finding(self.checked(step))
-            found = Finding(
-                code=base.code,
-                checked=base.checked,
-                outcome=base.outcome,
-                cause=base.cause,
-                fix=base.fix,
-                fixer=base.fixer,
-                help_topic=base.help_topic,
-                server_said=said,
-                detail=detail,
-                title=base.title,
-            )
-        self.findings.append(found)
-        return found
-
-    def fail(
-        self,
-        step: str,
-        started: float,
-        code: str,
-        *,
-        said: str | None = None,
-        problem: str | None = None,
-    ) -> _Stop:
-        """Record a failed step and its finding; returns the exception that ends the run."""
-        if problem is None:
-            self.timeline.add(step, False, started)
-            self.add(code, step, said=said)
-            return _Stop()
-        shown_problem = self.redact(problem)
-        self.timeline.add(step, False, started, shown_problem)
-        self.add(code, step, said=said, detail={"problem": shown_problem})
-        return _Stop()
-
-    def failed(self, step: str, started: float, error: BaseException) -> _Stop:
+    def failed(self, step: str, started: float, error: BaseException) -> Stop:
         """The finding for a failure while talking (a seam error or garbage) in ``step``."""
         if isinstance(error, _Garbage):
             code = GREETING_GARBAGE if step == STEP_GREETING else PROTOCOL_ERROR
@@ -333,33 +198,6 @@ class _Pop3Check:
         problem = str(error.detail.get("problem", error.code))
         code = GREETING_GARBAGE if step == STEP_GREETING else PROTOCOL_ERROR
         return self.fail(step, started, code, problem=problem)
-
-    def report(self, outcome: AuthOutcome) -> None:
-        if self._turn and self.credentials is not None:
-            self.context.gate.done(self.credentials, outcome)
-            self._turn = False
-
-    def result(self) -> CheckResult:
-        """The result: the finding that stopped the check (the last one recorded) or else the
-        first error is the main finding; ``ok`` when there is none."""
-        main = next((f for f in self.findings if f.outcome is Outcome.ERROR), None)
-        if self.stopped and self.findings:
-            main = self.findings[-1]
-        ordered = tuple(self.findings)
-        if main is not None:
-            ordered = (main, *(f for f in self.findings if f is not main))
-        return CheckResult(
-            protocol=Protocol.POP3,
-            target=describe(self.target),
-            ok=main is None,
-            authenticated=self.authenticated,
-            steps=tuple(self.timeline.steps),
-            tls=self.tls,
-            finding=main,
-            findings=ordered,
-            data=dict(self.data),
-            auth_tried=self.auth_tried,
-        )
 
     # -- the wire ------------------------------------------------------------------------------
 
@@ -399,45 +237,31 @@ class _Pop3Check:
 
     async def run(self) -> CheckResult:
         try:
-            await self.connect()
-            await self.greet()
-            await self.capa()
-            if self.endpoint.security is Security.STARTTLS:
-                await self.stls()
+            await self.session()
             if await self.authenticate():
                 await self.stat()
                 await self.quit()
-        except _Stop:
+        except Stop:
             self.stopped = True
         finally:
-            if self._turn and self.credentials is not None:
-                self.context.gate.release(self.credentials)
-                self._turn = False
-            if self.conn is not None:
-                await self.conn.close()
+            await self.close()
         return self.result()
 
-    async def connect(self) -> None:
-        started = time.monotonic()
-        try:
-            self.conn = await self.context.net.connect(self.host, self.port, tls=False)
-        except SetupError as error:
-            self.timeline.add(STEP_CONNECT, False, started, error.code)
-            self.add_error(STEP_CONNECT, error)
-            raise _Stop() from None
-        peer = format_address(self.conn.peer)
-        self.data["peer"] = peer
-        self.timeline.add(STEP_CONNECT, True, started, peer)
-        if self.endpoint.security is not Security.TLS:
-            return
-        started = time.monotonic()
-        try:
-            self.tls = await self.conn.start_tls()
-        except SetupError as error:
-            self.timeline.add(STEP_TLS, False, started, error.code)
-            self.add_error(STEP_TLS, error)
-            raise _Stop() from None
-        self.timeline.add(STEP_TLS, True, started, f"{self.tls.version} {self.tls.cipher}")
+    async def close(self) -> None:
+        self.release()
+        if self.conn is not None:
+            await self.conn.close()
+
+    async def session(self) -> None:
+        """Connect, TLS, greeting and capabilities: everything before signing in."""
+        net, host, port = self.context.net, self.host, self.port
+        self.conn = await self.connect_with(lambda: net.connect(host, port, tls=False))
+        if self.implicit_tls:
+            await self.secure(self.conn.start_tls, starttls=False, started=time.monotonic())
+        await self.greet()
+        await self.capa()
+        if self.endpoint.security is Security.STARTTLS:
+            await self.stls()
 
     async def greet(self) -> None:
         started = time.monotonic()
@@ -478,55 +302,38 @@ class _Pop3Check:
         self.timeline.add(STEP_CAPABILITY, True, started, detail)
 
     async def stls(self) -> None:
+        """The ``tls`` step by STLS, then the capabilities again (over TLS)."""
         assert self.conn is not None
         started = time.monotonic()
         offered = any(line.split()[:1] == ["STLS"] for line in self.capabilities)
         self.data["starttls_offered"] = offered
         if not offered:
-            raise self.fail(STEP_STARTTLS, started, STARTTLS_MISSING, problem="not offered")
+            raise self.fail(STEP_TLS, started, STARTTLS_MISSING, problem="STLS not offered")
         try:
             await self.send("STLS")
             reply = await self.status()
         except (SetupError, _Garbage) as error:
-            raise self.failed(STEP_STARTTLS, started, error) from None
+            raise self.failed(STEP_TLS, started, error) from None
         if not reply.ok:
             said = shown(reply.text)
-            raise self.fail(STEP_STARTTLS, started, STARTTLS_REFUSED, said=said, problem=said)
-        try:
-            self.tls = await self.conn.start_tls()
-        except SetupError as error:
-            self.timeline.add(STEP_STARTTLS, False, started, error.code)
-            self.add_error(STEP_STARTTLS, error)
-            raise _Stop() from None
-        self.timeline.add(STEP_STARTTLS, True, started, f"{self.tls.version} {self.tls.cipher}")
+            raise self.fail(STEP_TLS, started, STARTTLS_REFUSED, said=said, problem=said)
+        await self.secure(self.conn.start_tls, starttls=True, started=started)
         self.data["capabilities_before_tls"] = list(self.capabilities)
         await self.capa()
 
     async def authenticate(self) -> bool:
         """Sign in if there are credentials; True when signed in."""
-        credentials = self.credentials
-        started = time.monotonic()
-        if self.endpoint.security is Security.PLAIN:
-            if credentials is not None:  # never a password or token in the clear
-                raise self.fail(STEP_AUTHENTICATE, started, PLAINTEXT_REFUSED, problem="no TLS")
-            self.add(PLAINTEXT, STEP_AUTHENTICATE)
-        if credentials is None:
-            self.add(AUTH_NOT_TRIED, STEP_AUTHENTICATE)
-            return False
-        method = choose_method(
-            credentials.kind, self.capabilities, self.capa_supported, self.oauth_mechanisms
+        capabilities, capa, mechanisms = (
+            self.capabilities,
+            self.capa_supported,
+            self.oauth_mechanisms,
         )
-        if method is None:
-            code = NO_OAUTH if credentials.kind is CredentialKind.OAUTH2 else LOGIN_DISABLED
-            raise self.fail(STEP_AUTHENTICATE, started, code, problem="no mechanism")
-        self.data["mechanism"] = method
-        if not await self.context.gate.turn(credentials):
-            self.timeline.add(STEP_AUTHENTICATE, False, started, "not tried")
-            self.add(AUTH_SKIPPED, STEP_AUTHENTICATE)
-            raise _Stop()
-        self._turn = True
-        started = time.monotonic()
-        self.auth_tried = True
+        chosen = await self.sign_in_method(
+            lambda kind: choose_method(kind, capabilities, capa, mechanisms)
+        )
+        if chosen is None:
+            return False
+        credentials, method, started = chosen
         challenges: list[str] = []
         try:
             if method == "USER":
@@ -545,10 +352,12 @@ class _Pop3Check:
                 ) from None
             raise self.failed(STEP_AUTHENTICATE, started, error) from None
         if not reply.ok:
-            raise self.rejected(reply, challenges, started)
-        self.report(AuthOutcome.SUCCEEDED)
-        self.authenticated = True
-        self.timeline.add(STEP_AUTHENTICATE, True, started, method)
+            said = shown(reply.text)
+            challenge = shown(challenges[-1]) if challenges else ""
+            # the catalog knows providers' sentences too (microsoft.not-connected ...)
+            code = self.refusal_code(said, challenge, reply.code)
+            raise self.refused(code, said, challenge, reply.code, started)
+        self.signed_in(method, started)
         return True
 
     async def user_pass(self, credentials: Credentials) -> Reply:
@@ -578,31 +387,8 @@ class _Pop3Check:
             await self.send(base64.b64encode(answer).decode("ascii"))
         raise _Garbage("the server kept asking")
 
-    def rejected(self, reply: Reply, challenges: list[str], started: float) -> _Stop:
-        """The server said -ERR to the sign-in: which problem it is, and the gate told whether
-        it was the credentials."""
-        assert self.credentials is not None
-        said = shown(reply.text)
-        challenge = shown(challenges[-1]) if challenges else ""
-        text = f"{said} {challenge}".strip()
-        # the catalog knows providers' sentences too (microsoft.not-connected ...)
-        code = knowledge.match(text, protocol=Protocol.POP3.value, code=reply.code)
-        if code is None:
-            code = AUTH_FAILED  # a plain -ERR to a sign-in: not accepted
-        if code == AUTH_FAILED and self.credentials.kind is CredentialKind.OAUTH2:
-            code = TOKEN_REJECTED
-        rejected = code in CREDENTIAL_REJECTIONS
-        self.report(AuthOutcome.CREDENTIALS_REJECTED if rejected else AuthOutcome.FAILED_OTHERWISE)
-        detail: dict[str, str | int] = {"mechanism": str(self.data.get("mechanism", ""))}
-        if reply.code:
-            detail["response_code"] = reply.code
-        if challenge:
-            detail["challenge"] = self.redact(challenge)
-        self.timeline.add(STEP_AUTHENTICATE, False, started, self.redact(said) or None)
-        self.add(code, STEP_AUTHENTICATE, said=said, detail=detail)
-        return _Stop()
-
-    async def stat(self) -> None:
+    async def stat(self) -> int:
+        """STAT (the ``stat`` step): the number of messages."""
         started = time.monotonic()
         try:
             await self.send("STAT")
@@ -620,6 +406,7 @@ class _Pop3Check:
         self.data["messages"] = int(found.group(1))
         self.data["octets"] = int(found.group(2))
         self.timeline.add(STEP_STAT, True, started, f"{found.group(1)} messages")
+        return int(found.group(1))
 
     async def quit(self) -> None:
         started = time.monotonic()
@@ -630,6 +417,36 @@ class _Pop3Check:
             self.timeline.add(STEP_QUIT, False, started, type(error).__name__)
             return
         self.timeline.add(STEP_QUIT, reply.ok, started)
+
+    # -- the round trip ------------------------------------------------------------------------
+
+    async def look_once(self, token: str) -> Arrival:
+        """One look for ``token``: sign in, then the headers (TOP n 0) of the newest
+        :data:`SEARCHED` messages; POP3 shows a mailbox as it was at sign-in, so a later look
+        is a new session."""
+        started = time.monotonic()
+        try:
+            await self.session()
+            if not await self.authenticate():
+                return Arrival(False, time.monotonic() - started, problem=AUTH_NOT_TRIED)
+            count = await self.stat()
+            found = False
+            for number in range(count, max(0, count - SEARCHED), -1):
+                await self.send(f"TOP {number} 0")
+                if (await self.status()).ok and token in "\n".join(await self.multiline()):
+                    found = True
+                    break
+            await self.quit()
+            return Arrival(found, time.monotonic() - started, 1)
+        except Stop:
+            problem = self.findings[-1].code if self.findings else PROTOCOL_ERROR
+            return Arrival(False, time.monotonic() - started, 1, problem)
+        except SetupError as error:
+            return Arrival(False, time.monotonic() - started, 1, error.code)
+        except _Garbage:
+            return Arrival(False, time.monotonic() - started, 1, PROTOCOL_ERROR)
+        finally:
+            await self.close()
 
 
 def _decode_challenge(text: str) -> str:
@@ -649,7 +466,35 @@ async def check_pop3(
     given (a token with the first of ``oauth_mechanisms`` the server offers). Never raises
     for a failure of the server or the network; cancellable at any moment (the connection
     closes at once)."""
-    endpoint = target.endpoint
-    if endpoint is None or endpoint.protocol is not Protocol.POP3:
-        raise ValueError("check_pop3 needs a POP3 endpoint")
+    endpoint = endpoint_of(target, Protocol.POP3, "check_pop3")
     return await _Pop3Check(target, endpoint, context, oauth_mechanisms).run()
+
+
+async def find_test_message(
+    target: CheckTarget,
+    context: CheckContext,
+    token: str,
+    *,
+    wait: float = ROUND_TRIP_WAIT,
+    poll: float = ROUND_TRIP_POLL,
+) -> Arrival:
+    """Whether the round trip's test message (``token`` in its headers) arrives in the
+    mailbox of ``target`` (a POP3 server and credentials) within ``wait`` seconds: a session
+    every ``poll`` seconds or so (POP3 shows new mail only to a new session), each looking at
+    the headers of the newest messages. As for IMAP's: nothing is recorded in ``context``'s
+    timeline and the gate is not asked, so call it only after the POP3 check signed in with
+    the same credentials. Never raises for a failure of the server or the network."""
+    endpoint = endpoint_of(target, Protocol.POP3, "find_test_message")
+    started = time.monotonic()
+    searches = 0
+    while True:
+        quiet = CheckContext(net=context.net, gate=AuthGate(), language=context.language)
+        look = await _Pop3Check(target, endpoint, quiet).look_once(token)
+        searches += 1
+        elapsed = time.monotonic() - started
+        if look.found or look.problem is not None:
+            return Arrival(look.found, elapsed, searches, look.problem)
+        left = wait - elapsed
+        if left <= 0:
+            return Arrival(False, elapsed, searches)
+        await asyncio.sleep(min(max(poll, look.seconds), left))

@@ -5,7 +5,10 @@ Steps (names are stable; see :data:`STEPS`)::
     implicit TLS (465):  connect, tls, greeting, ehlo, authenticate, [send], quit
     STARTTLS (587, 25):  connect, greeting, ehlo-plain, tls, ehlo, authenticate, [send], quit
 
-``tls`` is the handshake, right after connecting or after ``STARTTLS``; STARTTLS is sent only
+(with the round trip, the runner adds ``round-trip`` at the end: :mod:`app.core.checks.roundtrip`)
+
+``tls`` is the handshake, right after connecting or after ``STARTTLS`` (its detail says
+which, as in every check: :func:`~app.core.checks.mailcheck.tls_detail`); STARTTLS is sent only
 when the server offers it, and when it does not, the check stops there: nothing more is said
 in plain text, and never a password (STARTTLS stripped by a firewall or antivirus is a
 finding). ``ehlo`` is always the EHLO over TLS, the only one whose answer counts: its AUTH
@@ -25,7 +28,8 @@ not the token's (``535 5.7.3`` is also "SMTP AUTH is off").
 The round trip (off by default, ``round_trip=True``): after signing in, a small test message
 from the account to itself, with a unique token in its subject and Message-ID; the token is in
 ``result.data["round_trip"]`` (see :func:`round_trip_of`) so the runner can look for it over
-IMAP (:func:`find_test_message` recognises it).
+IMAP or POP3 (:mod:`app.core.checks.roundtrip`; :func:`find_test_message` recognises it in
+messages already fetched).
 
 The check never raises for a failure of the server or the network, closes its connection at
 once when cancelled, and never retries.
@@ -34,7 +38,6 @@ once when cancelled, and never retries.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import datetime as dt
 import email.message
 import email.policy
@@ -54,7 +57,18 @@ from app.core.checks.base import (
     CheckTarget,
     CredentialKind,
     Credentials,
-    Timeline,
+)
+from app.core.checks.mailcheck import (
+    STEP_AUTHENTICATE,
+    STEP_CONNECT,
+    STEP_GREETING,
+    STEP_TLS,
+    MailCheck,
+    Stop,
+    main_first,
+    shown,
+    tls_detail,
+    tls_findings,
 )
 from app.core.checks.runner import describe
 from app.core.checks.smtpclient import (
@@ -63,25 +77,18 @@ from app.core.checks.smtpclient import (
     SmtpClient,
     SmtpProtocolError,
     SmtpReply,
-    shown,
 )
 from app.core.diagnostics import knowledge
-from app.core.diagnostics.redact import redact
 from app.core.errors import ConnectError, ConnectFailure, DeadlineError, SetupError
-from app.core.model import Endpoint, Finding, Outcome, Protocol, Security
-from app.core.net import Connection, TLSInfo
-from app.core.texts import ParamValue, Text
+from app.core.model import Finding, Outcome, Protocol, Security
+from app.core.net import Connection, TLSInfo, format_address
 
 M = TypeVar("M", email.message.Message, bytes, str)
 
 # --- step names -------------------------------------------------------------------------------
 
-STEP_CONNECT: Final = "connect"
-STEP_TLS: Final = "tls"
-STEP_GREETING: Final = "greeting"
 STEP_EHLO_PLAIN: Final = "ehlo-plain"  # EHLO before STARTTLS (its answer is not trusted)
 STEP_EHLO: Final = "ehlo"  # EHLO over TLS
-STEP_AUTHENTICATE: Final = "authenticate"
 STEP_SEND: Final = "send"  # the round trip's test message
 STEP_QUIT: Final = "quit"
 STEPS: Final = (
@@ -225,15 +232,6 @@ def round_trip_of(result: CheckResult) -> RoundTrip | None:
 # --- the check --------------------------------------------------------------------------------
 
 
-class _Stop(Exception):
-    """The check cannot go on (its finding is recorded); ``polite``: the connection still
-    speaks SMTP, so QUIT is worth sending."""
-
-    def __init__(self, polite: bool) -> None:
-        super().__init__()
-        self.polite = polite
-
-
 @dataclass
 class _StepState:
     ok: bool = True
@@ -275,98 +273,30 @@ def gate_outcome(code: str, kind: CredentialKind) -> AuthOutcome:
     return AuthOutcome.FAILED_OTHERWISE
 
 
-class _SmtpCheck:
+class _SmtpCheck(MailCheck):
     """One run of the check; see :func:`check_smtp`."""
+
+    protocol = Protocol.SMTP
 
     def __init__(self, target: CheckTarget, context: CheckContext, round_trip: bool) -> None:
         if target.endpoint is None:
             raise ValueError("an SMTP check needs an endpoint")
-        self.target = target
-        self.endpoint: Endpoint = target.endpoint
-        self.context = context
-        self.credentials: Credentials | None = target.credentials
+        super().__init__(target, target.endpoint, context)
         self.round_trip = round_trip
-        self.timeline: Timeline = context.timeline(Protocol.SMTP)
-        self.findings: list[Finding] = []
-        self.data: dict[str, object] = {}
         self.conn: Connection | None = None
         self.client: SmtpClient | None = None
-        self.authenticated = False
-        self.auth_tried = False
-        self._turned = False
-        self._reported = False
-        self._secrets: tuple[str, ...] = ()
-        if self.credentials is not None:
-            self._secrets = (self.credentials.secret.reveal(),)
 
     # -- helpers -------------------------------------------------------------------------------
-
-    @property
-    def host(self) -> str:
-        return self.endpoint.host
-
-    @property
-    def port(self) -> int:
-        return self.endpoint.port
-
-    def params(self, **extra: ParamValue) -> dict[str, ParamValue]:
-        return {"host": self.host, "port": self.port, **extra}
-
-    def redact(self, text: str) -> str:
-        return redact(text, self._secrets)
 
     def said(self, reply: SmtpReply) -> str:
         """What the server said, redacted, for a finding or a step."""
         return self.redact(reply.shown())
 
-    def checked(self, step: str) -> Text:
-        if step == STEP_CONNECT:
-            return Text("check.connect", {"host": self.host, "port": self.port})
-        if step == STEP_TLS:
-            return Text("check.tls", {"host": self.host})
-        return Text("check.server", {"host": self.host})
-
-    def add(
-        self,
-        code: str,
-        step: str,
-        *,
-        server_said: str | None = None,
-        params: Mapping[str, ParamValue] | None = None,
-        detail: Mapping[str, str | int] | None = None,
-    ) -> Finding:
-        found = knowledge.finding(
-            code,
-            checked=self.checked(step),
-            server_said=server_said,
-            params={**self.params(), **(params or {})},
-            detail={"host": self.host, "port": self.port, "step": step, **(detail or {})},
-        )
-        self.findings.append(found)
-        return found
-
-    def error_finding(self, step: str, error: SetupError) -> Finding:
-        """A seam error as a finding (the catalog's texts), its detail redacted once more."""
-        found = tlsreport.error_finding(error, self.checked(step))
-        detail = {k: self.redact(v) if isinstance(v, str) else v for k, v in found.detail.items()}
-        server_said = None if found.server_said is None else self.redact(found.server_said)
-        clean = dataclasses.replace(found, server_said=server_said, detail={**detail, "step": step})
-        self.findings.append(clean)
-        return clean
-
-    def secured(self, tls: TLSInfo) -> str:
+    def secured(self, tls: TLSInfo, *, starttls: bool) -> str:
         """Note what a handshake showed (interception, a configured CA, a certificate about
-        to expire); the step's detail."""
-        self.findings.extend(
-            tlsreport.analyse_tls(
-                tls,
-                self.host,
-                extra_ca_bundles=self.context.net.options.ca_bundles,
-                known_provider=tlsreport.is_known_provider_host(self.host),
-            )
-        )
-        subject = tls.certificate.subject if tls.certificate is not None else "no certificate"
-        return f"{tls.version} {tls.cipher}; {subject}"
+        to expire); the ``tls`` step's detail."""
+        self.findings.extend(tls_findings(tls, self.host, self.context))
+        return tls_detail(tls, starttls=starttls)
 
     @contextlib.asynccontextmanager
     async def step(self, name: str) -> AsyncIterator[_StepState]:
@@ -380,16 +310,16 @@ class _SmtpCheck:
         except SetupError as error:
             self.timeline.add(name, False, started, self.redact(_error_detail(error)))
             self.on_error(name, error)
-            raise _Stop(polite=False) from None
+            raise Stop(polite=False) from None
         except SmtpProtocolError as error:
             said = self.redact(shown(error.line)) if error.line else None
             self.timeline.add(name, False, started, f"not SMTP: {error.reason}")
-            self.add(NOT_SMTP, name, server_said=said, detail={"problem": error.reason})
-            raise _Stop(polite=False) from None
+            self.add(NOT_SMTP, name, said=said, detail={"problem": error.reason})
+            raise Stop(polite=False) from None
         detail = None if state.detail is None else self.redact(state.detail)
         self.timeline.add(name, state.ok, started, detail)
         if not state.ok:
-            raise _Stop(polite=True)
+            raise Stop(polite=True)
 
     def on_error(self, step: str, error: SetupError) -> None:
         """The finding for a seam error in ``step``: OP25B and a silent server are recognised,
@@ -406,7 +336,7 @@ class _SmtpCheck:
                 params={"suggested_port": SUBMISSION_PORT},
                 detail={"failure": error.failure.value, "suggested_port": SUBMISSION_PORT},
             )
-            self.error_finding(step, error)
+            self.add_error(step, error)
             return
         if step == STEP_GREETING and isinstance(error, DeadlineError):
             seconds = error.seconds
@@ -417,33 +347,29 @@ class _SmtpCheck:
                 detail={"seconds": str(round(seconds, 1))},
             )
             return
-        self.error_finding(step, error)
+        self.add_error(step, error)
 
     # -- the dialogue --------------------------------------------------------------------------
 
     async def run(self) -> CheckResult:
         try:
             await self.dialogue()
-        except _Stop:
+        except Stop:
             pass
         finally:
-            # Stopped between the gate's "go" and a report (cancelled): let the others go on.
-            # Never released otherwise: a check that did not get its turn must not answer
-            # for the one that did.
-            if self.credentials is not None and self._turned and not self._reported:
-                self.context.gate.release(self.credentials)
+            self.release()  # stopped between the gate's "go" and a report (cancelled)
         return self.result()
 
     async def dialogue(self) -> None:
         async with self.step(STEP_CONNECT) as state:
             self.conn = await self.context.net.connect(self.host, self.port, tls=False)
-            state.detail = _peer(self.conn)
+            state.detail = format_address(self.conn.peer)
         conn = self.conn
         assert conn is not None
         self.client = SmtpClient(conn)
         try:
             await self.session(self.client)
-        except _Stop as stop:
+        except Stop as stop:
             if stop.polite:
                 await self.quit(self.client)
             raise
@@ -460,7 +386,7 @@ class _SmtpCheck:
         implicit = self.endpoint.security is Security.TLS
         if implicit:
             async with self.step(STEP_TLS) as state:
-                state.detail = self.secured(await client.conn.start_tls())
+                state.detail = self.secured(await client.conn.start_tls(), starttls=False)
         await self.greeting(client)
         if not implicit:
             await self.starttls(client)
@@ -487,7 +413,7 @@ class _SmtpCheck:
                 self.add(
                     _match(reply) or GREETING_REJECTED,
                     STEP_GREETING,
-                    server_said=self.said(reply),
+                    said=self.said(reply),
                     detail={"reply_code": reply.code},
                 )
 
@@ -500,7 +426,7 @@ class _SmtpCheck:
                 self.add(
                     EHLO_REJECTED,
                     name,
-                    server_said=self.said(reply),
+                    said=self.said(reply),
                     detail={"reply_code": reply.code},
                 )
             else:
@@ -526,11 +452,11 @@ class _SmtpCheck:
                 self.add(
                     STARTTLS_REFUSED,
                     STEP_TLS,
-                    server_said=self.said(reply),
+                    said=self.said(reply),
                     detail={"reply_code": reply.code},
                 )
                 return
-            state.detail = self.secured(tls)
+            state.detail = self.secured(tls, starttls=True)
 
     def credential_free(self, extensions: Extensions) -> None:
         """No password or token: say what the server offers (an info finding)."""
@@ -547,7 +473,7 @@ class _SmtpCheck:
         if not extensions.auth:
             self.timeline.add(STEP_AUTHENTICATE, False, started, "the server offers no AUTH")
             self.add(AUTH_NOT_OFFERED, STEP_AUTHENTICATE)
-            raise _Stop(polite=True)
+            raise Stop(polite=True)
         mechanism = choose_mechanism(extensions.auth, credentials.kind)
         if mechanism is None:
             offered = " ".join(extensions.auth)
@@ -558,21 +484,10 @@ class _SmtpCheck:
                 params={"mechanisms": offered},
                 detail={"credential_kind": credentials.kind.value},
             )
-            raise _Stop(polite=True)
-        go = await self.context.gate.turn(credentials)
-        if not go:
-            self.timeline.add(
-                STEP_AUTHENTICATE,
-                False,
-                started,
-                "not tried: the same credentials were just rejected by another server",
-            )
-            self.add(AUTH_SKIPPED, STEP_AUTHENTICATE)
-            raise _Stop(polite=True)
-        self._turned = True  # from here on, the gate waits for this check's report
+            raise Stop(polite=True)
+        await self.take_turn(credentials, started, AUTH_SKIPPED)
         waited = time.monotonic() - started
         async with self.step(STEP_AUTHENTICATE) as state:
-            self.auth_tried = True
             try:
                 exchange = await _authenticate(client, mechanism, credentials)
             except BaseException:
@@ -589,9 +504,9 @@ class _SmtpCheck:
                 self.data["auth_outcome"] = AuthOutcome.SUCCEEDED.value
                 return
             state.ok = False
-            self.refused(exchange, credentials.kind)
+            self.auth_refused(exchange, credentials.kind)
 
-    def refused(self, exchange: AuthExchange, kind: CredentialKind) -> None:
+    def auth_refused(self, exchange: AuthExchange, kind: CredentialKind) -> None:
         reply = exchange.reply
         code = auth_finding_code(reply, kind)
         outcome = gate_outcome(code, kind)
@@ -605,15 +520,10 @@ class _SmtpCheck:
         self.add(
             code,
             STEP_AUTHENTICATE,
-            server_said=self.said(reply),
+            said=self.said(reply),
             params={"username": self.credentials.username if self.credentials else ""},
             detail=detail,
         )
-
-    def report(self, outcome: AuthOutcome) -> None:
-        if self.credentials is not None and not self._reported:
-            self._reported = True
-            self.context.gate.done(self.credentials, outcome)
 
     async def send_test_message(
         self, client: SmtpClient, credentials: Credentials, extensions: Extensions
@@ -650,7 +560,7 @@ class _SmtpCheck:
                     self.add(
                         _match(reply) or SEND_REJECTED,
                         STEP_SEND,
-                        server_said=self.said(reply),
+                        said=self.said(reply),
                         params={"command": command},
                         detail={"command": command, "reply_code": reply.code},
                     )
@@ -680,7 +590,6 @@ class _SmtpCheck:
         if not ok:  # the worst finding, the first of equals (a skipped sign-in is a warning)
             worst = max((f.outcome.severity for f in self.findings), default=0)
             main = next((f for f in self.findings if f.outcome.severity == worst), None)
-        ordered = ([main] if main else []) + [f for f in self.findings if f is not main]
         conn = self.conn
         return CheckResult(
             protocol=Protocol.SMTP,
@@ -690,7 +599,7 @@ class _SmtpCheck:
             steps=tuple(self.timeline.steps),
             tls=None if conn is None else conn.tls,
             finding=main,
-            findings=tuple(ordered),
+            findings=main_first(self.findings, main),
             data=dict(self.data),
             auth_tried=self.auth_tried,
         )
@@ -707,11 +616,6 @@ async def _authenticate(
     if mechanism == "PLAIN":
         return await client.auth_plain(username, secret)
     return await client.auth_login(username, secret)
-
-
-def _peer(conn: Connection) -> str:
-    host, port = conn.peer
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def _error_detail(error: SetupError) -> str:

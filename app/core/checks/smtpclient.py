@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from app.core.checks.base import Secret
+from app.core.checks.mailcheck import MAX_SHOWN, shown
 from app.core.diagnostics.redact import REDACTED, redact
 from app.core.errors import ConnectError, ConnectFailure
 from app.core.net import Connection, TLSInfo, format_address
@@ -37,12 +38,10 @@ from app.core.net import Connection, TLSInfo, format_address
 log = logging.getLogger("app.core.checks.smtp")
 
 MAX_REPLY_LINES: Final = 200  # lines of one reply before it counts as not SMTP
-MAX_SHOWN: Final = 300  # characters of server text kept for reports
 DEFAULT_CLIENT_NAME: Final = "localhost"
 
 _LINE = re.compile(r"^([2-5][0-9][0-9])([ -]|$)(.*)$", re.DOTALL)
 _ENHANCED = re.compile(r"^([245])\.([0-9]{1,3})\.([0-9]{1,3})(?=\s|$)")
-_UNPRINTABLE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
 class SmtpProtocolError(Exception):
@@ -54,14 +53,6 @@ class SmtpProtocolError(Exception):
         super().__init__(reason)
         self.reason = reason
         self.line = line
-
-
-def shown(data: bytes | str, limit: int = MAX_SHOWN) -> str:
-    """Server text made safe to show: decoded leniently, control characters replaced,
-    trimmed to ``limit`` characters."""
-    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
-    text = _UNPRINTABLE.sub("?", text.rstrip("\r\n"))
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # --- replies ----------------------------------------------------------------------------------

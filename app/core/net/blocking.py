@@ -40,7 +40,7 @@ from app.core.net._errors import Address
 from app.core.net.network import Network
 from app.core.net.options import normalize_host
 from app.core.net.tcp import Target, _connect_failure, open_socket
-from app.core.net.tls import TLSInfo, tls_failure
+from app.core.net.tls import TLSInfo, make_context, tls_failure
 
 T = TypeVar("T")
 
@@ -249,7 +249,11 @@ async def connect_blocking(net: Network, host: str, port: int) -> BlockingSocket
     except OSError as exc:
         raise _errors.connect_error(host, port, _connect_failure(exc), first, str(exc)) from exc
     try:
-        return BlockingSocket(target, peer, sock, timeout=seconds, context=net.tls_context)
+        # A context of its own: truststore holds a context's lock for a whole handshake, and a
+        # blocking handshake that stalls in a worker thread must not stall the shared context
+        # (and with it the event loop, the deadline and Cancel).
+        context = make_context(net.options.ca_bundles)
+        return BlockingSocket(target, peer, sock, timeout=seconds, context=context)
     except BaseException:
         sock.close()
         raise
