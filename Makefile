@@ -22,8 +22,8 @@ system-deps:
 	bash scripts/install-system-deps.sh
 
 lint: $(STAMP)
-	$(BIN)/ruff check app tests
-	$(BIN)/ruff format --check app tests
+	$(BIN)/ruff check app tests packaging
+	$(BIN)/ruff format --check app tests packaging
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -44,3 +44,22 @@ fuzz: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info tests/artifacts
+
+# The frozen bundle of this system (docs/packaging.md): PyInstaller, one folder, dist/mailsetup/
+# (macOS: dist/Mail Setup Wizard.app). Not part of `make test`: it takes about a minute.
+.PHONY: dist dist-test lint-release
+dist: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[test,dist]"
+	$(BIN)/python packaging/build.py
+
+# The frozen bundle's self-test in a clean environment (env -i, an empty HOME) under Xvfb.
+dist-test: system-deps
+	test -x dist/mailsetup/mailsetup || $(MAKE) dist
+	bash packaging/dist-test.sh dist/mailsetup
+
+# The release workflow and the packaging scripts, checked without running them.
+lint-release: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[test,lint-release]"
+	$(BIN)/zizmor --offline .github/workflows/release.yml
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/release.yml
+	shellcheck packaging/dist-test.sh packaging/macos/build-dmg.sh

@@ -7,9 +7,6 @@ import sys
 
 def main(argv: list[str] | None = None) -> int:
     from app.cli.main import run
-    from app.core.diagnostics.logfile import setup_logging
-
-    setup_logging()
 
     return run(sys.argv[1:] if argv is None else argv)
 

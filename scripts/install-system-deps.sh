@@ -21,6 +21,8 @@ packages=(
   libnss3-tools faketime
   # the real Thunderbird, to prove that exported accounts load; openssl checks CMS signatures
   thunderbird openssl
+  # checks the packaging shell scripts
+  shellcheck
 )
 
 missing=()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import sys
 from types import ModuleType
 
 from app import __version__
@@ -34,11 +35,18 @@ SUBCOMMANDS: dict[str, str] = {
     "admin": "administrator commands: consent-url (the admin-consent link for a tenant)",
     "export": "write an account's settings for a mail program (Apple, Thunderbird, Outlook...)",
     "accounts": "the saved accounts: list, show, verify again, remove (with their secrets)",
+    "diagnose": "check everything for an address and write a report for the helpdesk",
+    "explain": "explain an error text or code a mail app or server showed",
+    "config": "show the configuration in effect: each value, its source, locks, warnings",
 }
 
 
+# Subcommands whose module is not named after them (``app.cli.config_cmd`` for ``config``).
+_MODULES: dict[str, str] = {"config": "config_cmd"}
+
+
 def _load(name: str) -> ModuleType:
-    return importlib.import_module(f"app.cli.{name}")
+    return importlib.import_module(f"app.cli.{_MODULES.get(name, name)}")
 
 
 def _chosen(argv: list[str]) -> str | None:
@@ -58,6 +66,12 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         description="Set up and check mail, calendar and contacts accounts.",
     )
     parser.add_argument("--version", action="version", version=f"mailsetup {__version__}")
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="check that this installation is complete and works here, then exit "
+        "(0: all passed, 6: something is missing or broken)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     chosen = None if argv is None else _chosen(argv)
     for name, help_text in SUBCOMMANDS.items():
@@ -71,7 +85,10 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
 def run(argv: list[str]) -> int:
     parser = build_parser(argv)
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv)  # --version and --help end here, before anything is set up
+    _start_logging()
+    if args.self_test:
+        return int(_load("selftest").run(args))
     module: ModuleType = getattr(args, "_module", None) or _load("gui")
     as_json = bool(getattr(args, "json", False))
     try:
@@ -82,6 +99,17 @@ def run(argv: list[str]) -> int:
     except SetupError as exc:
         print_error(exc.code, str(exc), as_json=as_json)
         return exit_code_for(exc)
+
+
+def _start_logging() -> None:
+    """The always-on redacted log file (docs/helpdesk-guide.md). A log that cannot be opened
+    (a read-only home, a full disk) never stops the command."""
+    try:
+        from app.core.diagnostics.logfile import setup_logging
+
+        setup_logging()
+    except (ImportError, OSError) as error:  # costs only the log file
+        sys.stderr.write(f"mailsetup: no log file: {error}\n")
 
 
 def exit_code_for(error: SetupError) -> ExitCode:
