@@ -8,8 +8,11 @@
   check goes as far as it can without signing in and the account stays "not verified".
 - ``remove ADDRESS``: remove the account, its keyring entries and its OAuth tokens. When the
   keyring cannot be reached, nothing is removed (the secret would be left behind).
+- ``remove --all``: the same for every saved account (the uninstaller's purge, run silently). An
+  account whose secrets cannot be removed is kept and the others are still removed (exit 6).
 
-Exit codes (docs/cli.md): 0 done (for ``verify``: every check passed), 1 bad input (a malformed
+Exit codes (docs/cli.md): 0 done (for ``verify``: every check passed; for ``remove --all``:
+also when no account was saved), 1 bad input (a malformed
 address), 3 ``verify``: a check failed or the sign-in must be renewed, 4 no account is saved for
 that address, 6 no usable keyring, or the accounts file cannot be used (locked, newer, not
 writable), or an invalid configuration. ``--json`` prints one object; errors as
@@ -36,7 +39,7 @@ from app.core.errors import InvalidSettingError, SetupError
 from app.core.model import AuthKind, EmailAddress, Endpoint, Finding, Protocol
 from app.core.net import Network, NetworkOptions
 from app.core.net.options import parse_timeout
-from app.core.profiles.secrets import SecretPurpose, forget, load_secret
+from app.core.profiles.secrets import Forgotten, SecretPurpose, forget, load_secret
 from app.core.profiles.store import (
     AccountState,
     AccountStore,
@@ -79,7 +82,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     remove = actions.add_parser(
         "remove", help="remove a saved account with its keyring entries and sign-in tokens"
     )
-    remove.add_argument("address", metavar="ADDRESS", help="the account's email address")
+    which = remove.add_mutually_exclusive_group(required=True)
+    which.add_argument("address", metavar="ADDRESS", nargs="?", help="the account's email address")
+    which.add_argument("--all", action="store_true", help="remove every saved account")
     _add_common(remove)
 
 
@@ -194,6 +199,8 @@ def _verify(args: argparse.Namespace, store: AccountStore, language: Language) -
 
 
 def _remove(args: argparse.Namespace, store: AccountStore, language: Language) -> int:
+    if getattr(args, "all", False):
+        return _remove_all(args, store, language)
     account = store.get(args.address)
     if account is None:
         return _not_found(args.address, store.notices(), as_json=args.json, language=language)
@@ -209,8 +216,54 @@ def _remove(args: argparse.Namespace, store: AccountStore, language: Language) -
     if args.json:
         print_json({"address": account.address, "removed": removed, **forgotten.to_dict()})
         return ExitCode.OK
+    _print_removed(account.address, forgotten, language)
+    return ExitCode.OK
+
+
+def _remove_all(args: argparse.Namespace, store: AccountStore, language: Language) -> int:
+    """Every saved account as ``remove ADDRESS`` removes one. An account whose keyring entries
+    or tokens cannot be removed is kept and the next one is tried; a problem with the accounts
+    file itself stops at once. Exit 0 when every account was removed (or none was saved)."""
+    accounts = store.list()
+    notices = store.notices()
+    sign_out = _sign_out_service(configuration.load(language)) if accounts else None
+    removed: list[tuple[str, Forgotten]] = []
+    kept: list[tuple[str, SetupError]] = []
+    for account in accounts:
+        try:
+            forgotten = asyncio.run(forget(account, sign_out=sign_out))
+        except SetupError as error:  # the keyring or the token cache: this one is kept
+            kept.append((account.address, error))
+            continue
+        try:
+            store.remove(account.address)
+        except ProfilesError as error:  # the accounts file: no other removal can work either
+            kept.append((account.address, error))
+            break
+        removed.append((account.address, forgotten))
+    if args.json:
+        shape: dict[str, object] = {
+            "removed": [{"address": a, **f.to_dict()} for a, f in removed],
+            "kept": [{"address": a, "error": _error_shape(e, language)} for a, e in kept],
+            "notices": [n.to_dict(language) for n in notices],
+        }
+        if kept:
+            shape["error"] = _error_shape(kept[0][1], language)
+        print_json(shape)
+    else:
+        _print_notices(notices, language)
+        if not accounts:
+            sys.stdout.write(render(Text("cli.accounts.none"), language) + "\n")
+        for address, forgotten in removed:
+            _print_removed(address, forgotten, language)
+        for _address, problem in kept:
+            _report_error(problem, as_json=False, language=language)
+    return ExitCode.ENVIRONMENT if kept else ExitCode.OK
+
+
+def _print_removed(address: str, forgotten: Forgotten, language: Language) -> None:
     out = sys.stdout
-    out.write(render(Text("cli.accounts.removed", {"address": account.address}), language) + "\n")
+    out.write(render(Text("cli.accounts.removed", {"address": address}), language) + "\n")
     if forgotten.secrets:
         entries = ", ".join(p.value for p in forgotten.secrets)
         out.write(render(Text("cli.accounts.secrets-deleted", {"entries": entries}), language))
@@ -219,7 +272,7 @@ def _remove(args: argparse.Namespace, store: AccountStore, language: Language) -
     out.write("\n")
     if forgotten.signed_out:
         out.write(render(Text("cli.accounts.signed-out"), language) + "\n")
-    return ExitCode.OK
+    out.flush()
 
 
 # -- verifying ---------------------------------------------------------------------------------
@@ -496,13 +549,18 @@ def _print_notices(
     stream.flush()
 
 
+def _error_shape(error: SetupError, language: Language) -> dict[str, object]:
+    """The object under ``"error"`` in ``--json`` output."""
+    shape: dict[str, object] = dict(error.to_dict(language))
+    shape["fix"] = render(error.fix, language) if error.fix is not None else None
+    shape["detail"] = dict(error.detail)
+    return shape
+
+
 def _report_error(error: SetupError, *, as_json: bool, language: Language) -> None:
     """An error as ``{"error": {...}}`` (``--json``) or as lines on stderr."""
     if as_json:
-        shape = error.to_dict(language)
-        shape["fix"] = render(error.fix, language) if error.fix is not None else None
-        shape["detail"] = dict(error.detail)
-        print_json({"error": shape})
+        print_json({"error": _error_shape(error, language)})
         return
     lines = [f"mailsetup: {error.render(language)}"]
     if error.cause is not None and error.cause != error.message:

@@ -1,5 +1,8 @@
 """``mailsetup signin ADDRESS`` and ``mailsetup signout ADDRESS``: Microsoft sign-in.
 
+``signout --all`` forgets every saved sign-in (the uninstaller's purge, run silently). Signing
+out needs no network and no client ID.
+
 ``signin`` opens the program's sign-in window (Qt WebEngine; needs a display) on Microsoft's
 sign-in page, or with ``--system-browser`` the system browser, whose redirect MSAL catches on
 a loopback listener (``http://localhost:PORT``). It ends once the tokens are stored, printing
@@ -9,7 +12,9 @@ Exit codes (docs/cli.md): 0 signed in, 3 the sign-in failed (also: the window cl
 Microsoft's error page, which is reported as that error), 5 cancelled (Cancel, Esc, the
 window closed, permissions declined, Ctrl+C), 6 no client ID configured, no display, or an
 invalid configuration, 1 a malformed address. ``signout``: 0 signed out, 4 no saved sign-in
-for that address. ``--json`` prints one object, errors as ``{"error": {"code": ..., ...}}``.
+for that address; ``signout --all``: 0 (also when there was none); both 6 when the saved
+sign-ins cannot be read or changed. ``--json`` prints one object, errors as
+``{"error": {"code": ..., ...}}``.
 """
 
 from __future__ import annotations
@@ -75,7 +80,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_signout_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("address", metavar="ADDRESS", help="the mailbox's email address")
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("address", metavar="ADDRESS", nargs="?", help="the mailbox's email address")
+    which.add_argument("--all", action="store_true", help="forget every saved sign-in")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     _add_language(parser)
 
@@ -291,13 +298,38 @@ def _show_window(flow: SignInFlow, allowed_hosts: tuple[str, ...], language: Lan
 def run_signout(args: argparse.Namespace) -> int:
     language: Language = args.language or language_from_environment()
     as_json = bool(args.json)
-    address = str(EmailAddress.parse(args.address))
+    address = None if args.all else str(EmailAddress.parse(args.address))
     config = configuration.load(language)
     signin = _sign_in_service(config.microsoft, config.network_options(NetworkOptions()))
-    removed = asyncio.run(signin.sign_out(address))
+    from app.core.auth.microsoft import SignInError
+    from app.core.auth.token_cache import TokenCacheError
+
+    try:
+        if address is None:
+            return _sign_out_all(signin, as_json=as_json, language=language)
+        removed = asyncio.run(signin.sign_out(address))
+    except (SignInError, TokenCacheError) as error:  # the saved sign-ins' storage failed
+        report_error(error, as_json=as_json, language=language)
+        return ExitCode.ENVIRONMENT
     if as_json:
         print_json({"address": address, "signed_out": removed})
     else:
         key = "signout.cli.done" if removed else "signout.cli.unknown"
         _say(Text(key, {"address": address}), language)
     return ExitCode.OK if removed else ExitCode.NOT_FOUND
+
+
+def _sign_out_all(signin: MicrosoftSignIn, *, as_json: bool, language: Language) -> int:
+    """Sign every saved mailbox out, then empty the token cache of anything left (tokens of
+    no mailbox). Needs no client ID and no network."""
+    addresses = [account.address for account in asyncio.run(signin.accounts())]
+    signed_out = [address for address in addresses if asyncio.run(signin.sign_out(address))]
+    signin.cache.clear()
+    if as_json:
+        print_json({"signed_out": signed_out})
+    else:
+        for address in signed_out:
+            _say(Text("signout.cli.done", {"address": address}), language)
+        if not signed_out:
+            _say(Text("signout.cli.none"), language)
+    return ExitCode.OK

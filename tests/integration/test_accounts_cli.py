@@ -484,3 +484,105 @@ def test_remove_keeps_the_account_when_its_secret_cannot_be_reached(
     assert code == 0
     assert data["keyring_skipped"] is True
     assert store.get("gone@example.test") is None
+
+
+# --- remove --all (the uninstaller's purge) ---------------------------------------------------
+
+
+def test_remove_all_deletes_every_account_and_its_keyring_entries(
+    store: AccountStore,
+    secret_keyring: SecretService.Keyring,
+    keyring_service: KeyringService,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    tag = uuid.uuid4().hex[:8]
+    first, second = f"purge1{tag}@example.test", f"purge2{tag}@example.test"
+    store.save(simple(first, ("account",)))
+    store.save(simple(second, ("account", "smtp")))
+    store_secret(first, Secret("one " + PASSWORD))
+    store_secret(second, Secret("two " + PASSWORD))
+    store_secret(second, Secret("three " + PASSWORD), "smtp")
+
+    def entries() -> str:
+        found = keyring_service.secret_tool("search", "--all", "service", SERVICE_NAME)
+        return found.stdout + found.stderr
+
+    assert f"{first}|account" in entries() and f"{second}|smtp" in entries()
+    code, data, _ = cli(capsys, monkeypatch, "remove", "--all")
+    assert code == 0, data
+    assert data["removed"] == [
+        {
+            "address": first,
+            "secrets_deleted": ["account"],
+            "signed_out": False,
+            "keyring_skipped": False,
+        },
+        {
+            "address": second,
+            "secrets_deleted": ["account", "smtp"],
+            "signed_out": False,
+            "keyring_skipped": False,
+        },
+    ]
+    assert data["kept"] == [] and "error" not in data
+    assert store.list() == []
+    assert tag not in entries()
+    assert PASSWORD not in json.dumps(data)
+    # nothing left: still done, in words too
+    code, data, _ = cli(capsys, monkeypatch, "remove", "--all")
+    assert (code, data["removed"], data["kept"]) == (0, [], [])
+    assert run(["accounts", "remove", "--all"]) == 0
+    assert capsys.readouterr().out == "No accounts are saved.\n"
+
+
+def test_remove_all_keeps_an_account_whose_secret_cannot_be_reached(
+    store: AccountStore,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    no_keyring: None,
+) -> None:
+    store.save(simple("kept@example.test", ("account",)))
+    store.save(simple("gone@example.test"))
+    code, data, _ = cli(capsys, monkeypatch, "remove", "--all")
+    assert code == 6
+    assert [a["address"] for a in data["removed"]] == ["gone@example.test"]
+    (kept,) = data["kept"]
+    assert kept["address"] == "kept@example.test"
+    assert kept["error"]["code"] == data["error"]["code"] == "keyring.unreachable"
+    assert [a.address for a in store.list()] == ["kept@example.test"]
+
+
+def test_remove_all_and_an_address_together_or_neither_is_a_usage_error(
+    store: AccountStore, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store.save(simple("taro@example.test"))
+    for argv in (["--all", "taro@example.test"], ["taro@example.test", "--all"], []):
+        with pytest.raises(SystemExit) as usage:
+            run(["accounts", "remove", *argv])
+        assert usage.value.code == 2, argv
+        assert "--all" in capsys.readouterr().err
+    assert store.get("taro@example.test") is not None
+
+
+def test_remove_all_signs_a_microsoft_account_out(
+    store: AccountStore,
+    microsoft_world: tuple[str, str],
+    mail_world: MailWorld,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    box, refresh_token = microsoft_world
+    store.save(microsoft_account(box, mail_world))
+    store.save(simple("plain@example.test"))
+    code, data, _ = cli(capsys, monkeypatch, "remove", "--all")
+    assert code == 0, data
+    assert {a["address"]: a["signed_out"] for a in data["removed"]} == {
+        box: True,
+        "plain@example.test": False,
+    }
+    cache = TokenCacheStore.open()
+    cache.load()
+    assert cache.link_for(box) is None
+    assert refresh_token not in json.dumps(cache.cache.serialize())
+    assert store.list() == []

@@ -23,6 +23,7 @@ import pytest
 import requests
 
 from app.cli import main, signin
+from app.core.auth.token_cache import SERVICE_NAME as TOKEN_SERVICE
 from tests.world.idp import IdentityProvider
 from tests.world.idp_client import browse_sign_in
 from tests.world.keyring_service import KeyringService
@@ -204,6 +205,27 @@ def test_signout_of_an_unknown_account_exits_4(
     assert text.stdout == "There is no saved sign-in for nobody@example.test.\n"
 
 
+def test_signout_all_with_no_saved_sign_in_exits_0(
+    tmp_path: Path, keyring_service: KeyringService, secret_keyring: Any
+) -> None:
+    env = _keyring_env(keyring_service)
+    result = _run(["signout", "--all", "--json"], tmp_path, extra=env)
+    assert result.returncode == 0, result.stderr
+    assert _json(result) == {"signed_out": []}
+    text = _run(["signout", "--all"], tmp_path, extra={**env, "LANG": "C.UTF-8"})
+    assert text.returncode == 0
+    assert "no saved Microsoft sign-ins" in text.stdout
+
+
+@pytest.mark.parametrize(
+    "argv", [["signout"], ["signout", "--all", "anne@example.test"]], ids=["neither", "both"]
+)
+def test_signout_needs_an_address_or_all_but_not_both(tmp_path: Path, argv: list[str]) -> None:
+    result = _run(argv, tmp_path)
+    assert result.returncode == 2
+    assert "ADDRESS" in result.stderr and "--all" in result.stderr
+
+
 def _keyring_env(service: KeyringService) -> dict[str, str]:
     return {
         **service.environ(),
@@ -318,6 +340,38 @@ def test_system_browser_sign_in_then_sign_out(
     assert _json(first) == {"address": mailbox, "signed_out": True}
     second = _run(["signout", mailbox, "--json"], tmp_path, extra=env)
     assert second.returncode == 4
+
+
+def test_signout_all_forgets_every_sign_in_without_a_client_id(
+    browser_world: Callable[..., ScriptedBrowser],
+    idp_state: IdentityProvider,
+    keyring_service: KeyringService,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    mailboxes: list[str] = []
+    for _ in range(2):
+        upn, mailbox = _user(idp_state)
+        browser = browser_world(upn)
+        code = main.run(["signin", mailbox, "--system-browser", "--json"])
+        browser.join()
+        out, err = capsys.readouterr()
+        assert browser.errors == [] and code == 0, (out, err)
+        mailboxes.append(mailbox)
+
+    def token_cache() -> str:
+        found = keyring_service.secret_tool("search", "--all", "service", TOKEN_SERVICE)
+        return found.stdout + found.stderr
+
+    assert "chunk-" in token_cache() and TOKEN_SERVICE in token_cache()
+    # the uninstaller's purge: another process, and no configuration (no client ID) at all
+    result = _run(["signout", "--all", "--json"], tmp_path, extra=_keyring_env(keyring_service))
+    assert result.returncode == 0, result.stderr
+    assert sorted(_json(result)["signed_out"]) == sorted(mailboxes)
+    assert TOKEN_SERVICE not in token_cache()  # no entry of the token cache is left
+    for mailbox in mailboxes:
+        again = _run(["signout", mailbox], tmp_path, extra=_keyring_env(keyring_service))
+        assert again.returncode == 4, again.stdout
 
 
 def test_system_browser_sign_in_declined_exits_5(
