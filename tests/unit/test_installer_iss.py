@@ -7,6 +7,7 @@ folder). Compiling the installer and the .dmg, signing and notarising are in doc
 from __future__ import annotations
 
 import configparser
+import importlib.util
 import plistlib
 import re
 import shutil
@@ -15,6 +16,7 @@ import subprocess
 import sys
 import tomllib
 from pathlib import Path, PureWindowsPath
+from types import ModuleType
 
 import pytest
 import yaml
@@ -29,10 +31,23 @@ ISS = ROOT / "installer.iss"
 SPEC = ROOT / "packaging" / "mailsetup.spec"
 WORKFLOW = ROOT / ".github" / "workflows" / "release.yml"
 
-sys.path.insert(0, str(ROOT / "packaging"))
-import icons  # noqa: E402  (packaging/icons.py)
 
-import build  # noqa: E402  (packaging/build.py)
+def _packaging_module(name: str) -> ModuleType:
+    """A script of packaging/ loaded by path under a name of its own: ``build`` would clash
+    with the PyPI package of that name, and a folder named build/ confuses import sorting."""
+    if str(ROOT / "packaging") not in sys.path:
+        sys.path.insert(0, str(ROOT / "packaging"))  # build.py imports its sibling icons.py
+    spec = importlib.util.spec_from_file_location(
+        f"mailsetup_packaging_{name}", ROOT / "packaging" / f"{name}.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+icons = _packaging_module("icons")
+build = _packaging_module("build")
 
 # --- installer.iss, read as Inno Setup reads it -------------------------------------------------
 
