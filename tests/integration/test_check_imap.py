@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from functools import partial
+from pathlib import Path
 from typing import BinaryIO
 
 import pytest
@@ -44,8 +45,9 @@ from tests.integration.checks_support import (
 )
 from tests.world.ca import CertPair, TestCA
 from tests.world.dovecot import MAIL_HOST, DovecotServer
+from tests.world.fixtures_base import record_startup
 from tests.world.fixtures_faultproxy import FaultProxyFactory
-from tests.world.idp import IdentityProvider
+from tests.world.idp import OUTLOOK_RESOURCE, IdentityProvider
 from tests.world.idp_client import IMAP_SCOPE
 
 pytestmark = pytest.mark.world
@@ -53,11 +55,33 @@ pytestmark = pytest.mark.world
 HOST = "imap.example.test"
 TIMEOUT = support.TIMEOUT
 TLS_PORT = 993
+PROVIDER_HOST = "outlook.office365.com"  # a well-known provider's IMAP host
 STARTTLS_PORT = 143
 
 network = partial(support.network, host=HOST, logical=TLS_PORT)
 target = partial(support.mail_target, Protocol.IMAP, host=HOST, ports=(TLS_PORT, STARTTLS_PORT))
 mailbox = partial(support.mailbox, prefix="imap")
+
+
+@pytest.fixture(scope="module")
+def provider_dovecot(
+    world_dir: Path, test_ca: TestCA, idp: IdentityProvider
+) -> Iterator[DovecotServer]:
+    """A Dovecot whose certificate also names {PROVIDER_HOST}: an intercepting proxy checks
+    the real server's certificate for the name the client asked for, as it would at the
+    provider, so the world's Dovecot (no such name) cannot stand behind it."""
+    cert = test_ca.issue((PROVIDER_HOST, MAIL_HOST), label="provider-imap")
+    server = DovecotServer(
+        world_dir / "dovecot-provider-imap",
+        cert,
+        test_ca.cert_path,
+        idp.introspection_url_for(OUTLOOK_RESOURCE),
+    )
+    record_startup("dovecot-provider-imap", server.start())
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 # --- success ----------------------------------------------------------------------------------
@@ -93,7 +117,11 @@ def test_password_over_implicit_tls_counts_the_inbox(
     assert result.data["peer"] == f"{MAIL_HOST}:{dovecot.imap_tls_port}"
     assert result.tls is not None and result.tls.version.startswith("TLSv1.")
     assert result.tls.server_hostname == HOST
-    assert result.finding is None and result.findings == ()
+    assert result.finding is None
+    # The test CA is passed as a configured bundle: said once, as information only.
+    assert [f.code for f in result.findings] == ["tls.configured-ca"]
+    assert result.findings[0].outcome.value == "info"
+    assert test_ca.common_name in str(result.findings[0].to_dict()["cause"])
     assert dovecot.auth_successes(user) == 1
 
 
@@ -154,8 +182,9 @@ def test_without_credentials_reports_what_the_server_offers(
     assert step_names(result) == ["connect", "greeting", "capability", "tls", "capability"]
     assert result.data["auth_mechanisms"] == ["PLAIN", "LOGIN", "XOAUTH2", "OAUTHBEARER"]
     assert result.finding is None
-    assert [f.code for f in result.findings] == ["imap.auth.not-tried"]
-    assert "XOAUTH2" in result.findings[0].to_dict()["cause"]  # type: ignore[operator]
+    # The TLS upgrade by STARTTLS is analysed too (the test CA is a configured bundle).
+    assert [f.code for f in result.findings] == ["tls.configured-ca", "imap.auth.not-tried"]
+    assert "XOAUTH2" in result.findings[1].to_dict()["cause"]  # type: ignore[operator]
 
 
 # --- the credentials are wrong ----------------------------------------------------------------
@@ -280,6 +309,42 @@ def test_intercepting_proxy_with_the_ca_the_user_passed(
     assert result.tls is not None and result.tls.certificate is not None
     assert result.tls.certificate.issuer_common_name == "Contoso Corporate Inspection CA"
     assert proxy.client_names == [HOST]
+    # Not a known provider's host: the configured CA is information, not an alarm.
+    assert [f.code for f in result.findings] == ["tls.configured-ca"]
+    assert "Contoso Corporate Inspection CA" in str(result.findings[0].to_dict()["cause"])
+
+
+def test_interception_in_front_of_a_known_provider_is_reported(
+    provider_dovecot: DovecotServer,
+    test_ca: TestCA,
+    corporate_ca: TestCA,
+    fault_proxy: FaultProxyFactory,
+) -> None:
+    dovecot = provider_dovecot
+    user = mailbox(dovecot)
+    proxy = fault_proxy(MAIL_HOST, dovecot.imap_tls_port, intercept=corporate_ca)
+    net = support.network(
+        test_ca,
+        proxy.port,
+        host=PROVIDER_HOST,
+        logical=TLS_PORT,
+        address=proxy.host,
+        extra_ca=(corporate_ca,),
+    )
+    provider = partial(
+        support.mail_target, Protocol.IMAP, host=PROVIDER_HOST, ports=(TLS_PORT, STARTTLS_PORT)
+    )
+    result = run(
+        check_imap(provider(Security.TLS, password(user, "correct horse")), CheckContext(net))
+    )
+    assert result.ok, result.findings  # a warning: the sign-in worked
+    assert result.authenticated and dovecot.auth_successes(user) == 1
+    assert proxy.client_names == [PROVIDER_HOST]
+    assert [f.code for f in result.findings] == ["tls.intercepted"]
+    found = result.findings[0]
+    assert found.outcome.value == "warning" and result.finding is None
+    assert "Contoso Corporate Inspection CA" in str(found.to_dict()["cause"])
+    assert "Contoso Corporate Inspection CA" in str(found.to_dict("ja")["cause"])
 
 
 def test_server_that_stalls_after_the_greeting(

@@ -337,6 +337,7 @@ class _ImapCheck(MailCheck):
         self.client = client
         said = self.redact(shown(greeting.line))
         self.data["greeting"] = said
+        self.note_date(said)
         self.timeline.add(STEP_GREETING, True, started, said)
         capabilities = [c.upper() for c in client.imap4.capabilities]
         self.record_capabilities(capabilities, greeting.at or started, "capabilities")
@@ -351,6 +352,7 @@ class _ImapCheck(MailCheck):
             code = GREETING_BYE if line.upper().startswith(b"* BYE") else GREETING_GARBAGE
             problem = "not an IMAP greeting"
             return self.fail(STEP_GREETING, started, code, said=said, problem=problem)
+        self.note_date(said)
         self.timeline.add(STEP_GREETING, True, started, self.redact(said))
         return self.failed(error, STEP_CAPABILITY, greeting.at or time.monotonic())
 
@@ -392,6 +394,7 @@ class _ImapCheck(MailCheck):
         sock = client.imap4.sock
         if isinstance(sock, ssl.SSLSocket):
             self.tls = TLSInfo.from_ssl_object(sock, stream.tls_name)
+            self.note_tls(self.tls)
         detail = tls_detail(self.tls, starttls=True) if self.tls else "STARTTLS"
         self.timeline.add(STEP_TLS, True, started, detail)
         self.data["capabilities_before_tls"] = capabilities

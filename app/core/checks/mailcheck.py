@@ -8,6 +8,9 @@ authentication gate, and how the result is put together.
 - the steps, by the one rule for TLS: ``tls`` is the step that establishes TLS, whether right
   after connecting (implicit TLS) or after the protocol's STARTTLS command (``STARTTLS``,
   ``STLS``); its detail says which (:func:`tls_detail`);
+- what a handshake showed (:meth:`MailCheck.note_tls`: interception, a configured CA, a
+  certificate about to expire) and a date in the greeting (:meth:`MailCheck.note_date`: the
+  clock), the same for every mail check;
 - findings (:meth:`MailCheck.add`, :meth:`MailCheck.add_error` for the network seam's errors,
   :meth:`MailCheck.fail` for a step that ends the check), every server text redacted with the
   check's own secrets;
@@ -347,8 +350,22 @@ class MailCheck:
         except SetupError as error:
             raise self.fail_error(STEP_TLS, started, error) from None
         self.tls = tls
+        self.note_tls(tls)
         self.timeline.add(STEP_TLS, True, started, tls_detail(tls, starttls=starttls))
         return tls
+
+    def note_tls(self, tls: TLSInfo) -> None:
+        """Note what a successful handshake showed beyond "it worked": interception, a CA the
+        user configured, a certificate about to expire (:func:`tls_findings`). Every mail
+        check calls it once per handshake, whichever way TLS was reached."""
+        self.findings.extend(tls_findings(tls, self.host, self.context))
+
+    def note_date(self, said: str) -> None:
+        """A ``clock.skew`` finding when the server's text (a greeting) carries a date far from
+        this computer's time (:func:`tlsreport.clock_skew`); nothing when it has no date."""
+        skew = tlsreport.clock_skew(said, host=self.host)
+        if skew is not None:
+            self.findings.append(skew)
 
     # -- signing in ----------------------------------------------------------------------------
 

@@ -275,6 +275,7 @@ class _Pop3Check(MailCheck):
             reply = parse_status(line)
         except _Garbage as error:
             raise self.failed(STEP_GREETING, started, error) from None
+        self.note_date(said)
         if not reply.ok:
             raise self.fail(STEP_GREETING, started, GREETING_REFUSED, said=said, problem=said)
         self.timeline.add(STEP_GREETING, True, started, self.redact(said))

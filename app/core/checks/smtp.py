@@ -49,7 +49,6 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Final, TypeVar
 
-from app.core.checks import tlsreport
 from app.core.checks.base import (
     AuthOutcome,
     CheckContext,
@@ -68,7 +67,6 @@ from app.core.checks.mailcheck import (
     main_first,
     shown,
     tls_detail,
-    tls_findings,
 )
 from app.core.checks.runner import describe
 from app.core.checks.smtpclient import (
@@ -295,7 +293,7 @@ class _SmtpCheck(MailCheck):
     def secured(self, tls: TLSInfo, *, starttls: bool) -> str:
         """Note what a handshake showed (interception, a configured CA, a certificate about
         to expire); the ``tls`` step's detail."""
-        self.findings.extend(tls_findings(tls, self.host, self.context))
+        self.note_tls(tls)
         return tls_detail(tls, starttls=starttls)
 
     @contextlib.asynccontextmanager
@@ -405,9 +403,7 @@ class _SmtpCheck(MailCheck):
         async with self.step(STEP_GREETING) as state:
             reply = await client.greeting()
             state.detail = self.said(reply)
-            skew = tlsreport.clock_skew(reply.sentence, host=self.host)
-            if skew is not None:  # a greeting with a date ("... ESMTP; Mon, 1 Jun 2026 ...")
-                self.findings.append(skew)
+            self.note_date(reply.sentence)  # a date in it ("... ESMTP; Mon, 1 Jun 2026 ...")
             if reply.code != 220:
                 state.ok = False
                 self.add(
