@@ -209,6 +209,8 @@ def test_signout_all_with_no_saved_sign_in_exits_0(
     tmp_path: Path, keyring_service: KeyringService, secret_keyring: Any
 ) -> None:
     env = _keyring_env(keyring_service)
+    # the keyring is the session's: sign-ins of earlier tests may still be in it
+    assert _run(["signout", "--all"], tmp_path, extra=env).returncode == 0
     result = _run(["signout", "--all", "--json"], tmp_path, extra=env)
     assert result.returncode == 0, result.stderr
     assert _json(result) == {"signed_out": []}
