@@ -30,7 +30,7 @@ from typing import TextIO
 from app.cli import configuration
 from app.cli.exitcodes import ExitCode
 from app.cli.netargs import add_network_arguments
-from app.cli.output import print_json
+from app.cli.output import print_json, write_error_lines
 from app.core.checks.base import CheckTarget, CredentialKind, Credentials, Secret
 from app.core.checks.runner import VerifyOptions, VerifyResult, verify
 from app.core.config import Config
@@ -562,13 +562,7 @@ def _report_error(error: SetupError, *, as_json: bool, language: Language) -> No
     if as_json:
         print_json({"error": _error_shape(error, language)})
         return
-    lines = [f"mailsetup: {error.render(language)}"]
-    if error.cause is not None and error.cause != error.message:
-        lines.append(f"  {render(error.cause, language)}")
-    if error.fix is not None:
-        lines.append(f"  {render(error.fix, language)}")
-    sys.stderr.write("\n".join(lines) + "\n")
-    sys.stderr.flush()
+    write_error_lines(error, language)
 
 
 def _not_found(

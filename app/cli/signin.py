@@ -31,7 +31,7 @@ from app.cli import configuration
 from app.cli.exitcodes import ExitCode
 from app.cli.gui import display_problem
 from app.cli.netargs import add_network_arguments
-from app.cli.output import print_json
+from app.cli.output import print_json, write_error_lines
 from app.core.errors import Fault, Fixer, SetupError
 from app.core.model import EmailAddress
 from app.core.net import Network, NetworkOptions
@@ -105,13 +105,7 @@ def report_error(error: SetupError, *, as_json: bool, language: Language) -> Non
         shape["detail"] = dict(error.detail)
         print_json({"error": shape})
         return
-    lines = [f"mailsetup: {error.render(language)}"]
-    if error.cause is not None and error.cause != error.message:
-        lines.append(f"  {render(error.cause, language)}")
-    if error.fix is not None:
-        lines.append(f"  {render(error.fix, language)}")
-    sys.stderr.write("\n".join(lines) + "\n")
-    sys.stderr.flush()
+    write_error_lines(error, language)
 
 
 def _say(text: Text, language: Language) -> None:

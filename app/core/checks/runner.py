@@ -110,6 +110,11 @@ def _internal_failure(
         help_topic="report-a-problem",
         detail={"error": type(error).__name__},
     )
+    return _failed(target, finding, timeline_steps)
+
+
+def _failed(target: CheckTarget, finding: Finding, timeline_steps: Sequence[Step]) -> CheckResult:
+    """The result of a check that ended with ``finding`` and nothing else."""
     return CheckResult(
         protocol=target.protocol,
         target=describe(target),
@@ -125,15 +130,7 @@ def _stopped(target: CheckTarget, seconds: float, timeline_steps: Sequence[Step]
     """The result of a check the deadline stopped."""
     host = target.endpoint.host if target.endpoint is not None else describe(target)
     finding = DeadlineError(host, seconds).to_finding()
-    return CheckResult(
-        protocol=target.protocol,
-        target=describe(target),
-        ok=False,
-        authenticated=False,
-        steps=tuple(timeline_steps),
-        finding=finding,
-        findings=(finding,),
-    )
+    return _failed(target, finding, timeline_steps)
 
 
 async def verify(

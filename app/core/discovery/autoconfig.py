@@ -437,15 +437,8 @@ class AutoconfigSource:
         winner = next((r for r in results if r.verdict is Verdict.FOUND), None)
         if winner is None or winner.config is None:
             failed = any(r.verdict is Verdict.FAILED for r in results)
-            if not failed:
-                findings.append(_not_found(address))
-            return SourceReport(
-                name=self.name,
-                outcome=SourceOutcome.FAILED if failed else SourceOutcome.NOTHING,
-                findings=tuple(findings),
-                detail=detail,
-                data=data,
-                ms=watch.ms(),
+            return missed_report(
+                self.name, failed, findings, _not_found(address), detail, data, watch
             )
         candidates = _candidates(winner, address)
         if winner.plain_http:
@@ -476,6 +469,29 @@ def _candidates(winner: ConfigFetch, address: EmailAddress) -> list[AccountConfi
         ]
     provenance = Provenance("autoconfig", Trust.HIGH, True, url=winner.final_url)
     return to_account_configs(winner.config, address, provenance)
+
+
+def missed_report(
+    name: str,
+    failed: bool,
+    findings: list[Finding],
+    not_found: Finding,
+    detail: str,
+    data: dict[str, JSONValue],
+    watch: Stopwatch,
+) -> SourceReport:
+    """The report of a source that found no settings: FAILED when a fetch ``failed``, else
+    NOTHING with the ``not_found`` finding added to ``findings``."""
+    if not failed:
+        findings.append(not_found)
+    return SourceReport(
+        name=name,
+        outcome=SourceOutcome.FAILED if failed else SourceOutcome.NOTHING,
+        findings=tuple(findings),
+        detail=detail,
+        data=data,
+        ms=watch.ms(),
+    )
 
 
 def plain_http_finding(winner: ConfigFetch) -> Finding:

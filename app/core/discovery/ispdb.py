@@ -46,6 +46,7 @@ from app.core.discovery.autoconfig import (
     Verdict,
     fetch_clientconfig,
     first_found,
+    missed_report,
     shown_url,
 )
 from app.core.discovery.base import (
@@ -243,15 +244,8 @@ class IspdbSource:
         winner = next((r for r in results if r.found), None)
         if winner is None or winner.fetch.config is None:
             failed = any(r.fetch.verdict is Verdict.FAILED for r in results)
-            if not failed:
-                findings.append(_not_found(address))
-            return SourceReport(
-                name=self.name,
-                outcome=SourceOutcome.FAILED if failed else SourceOutcome.NOTHING,
-                findings=tuple(findings),
-                detail="; ".join(notes),
-                data=data,
-                ms=watch.ms(),
+            return missed_report(
+                self.name, failed, findings, _not_found(address), "; ".join(notes), data, watch
             )
         candidates = _candidates(winner, address)
         if winner.kind == "ispdb" and winner.fetch.plain_http:
