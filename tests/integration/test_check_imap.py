@@ -596,6 +596,27 @@ def test_microsoft_password_where_only_tokens_work(
     assert "XOAUTH2" in result.finding.to_dict()["cause"]  # type: ignore[union-attr,operator]
 
 
+def test_a_password_the_login_command_cannot_carry_is_not_sent(
+    world_cert: CertPair, test_ca: TestCA, scripted: list[ScriptedServer]
+) -> None:
+    """Only the LOGIN command (ASCII) is offered and the password is Japanese: a finding, no
+    sign-in attempt, and the other protocols may still try (not a credentials rejection)."""
+    server = ScriptedImap(world_cert, "IMAP4rev1", "NO never")
+    scripted.append(server)
+    net = network(test_ca, server.port, address="127.0.0.1")
+    creds = password("someone@example.test", "パスワード123")
+    gate = AuthGate()
+
+    async def check_then_ask_the_gate() -> tuple[CheckResult, bool]:
+        result = await check_imap(target(Security.TLS, creds), CheckContext(net, gate=gate))
+        return result, await gate.turn(creds)
+
+    result, others_may_try = run(check_then_ask_the_gate())
+    assert code(result) == "imap.auth.login-not-ascii"
+    assert server.sign_ins == 0
+    assert others_may_try
+
+
 def test_a_server_that_turns_the_connection_away(
     world_cert: CertPair, test_ca: TestCA, scripted: list[ScriptedServer]
 ) -> None:

@@ -91,6 +91,8 @@ TOKEN_REJECTED: Final = "imap.auth.token-rejected"  # noqa: S105 - a finding cod
 PASSWORD_EXPIRED: Final = "imap.auth.expired"  # noqa: S105 - a finding code
 AUTH_SKIPPED: Final = "imap.auth.skipped"
 AUTH_NOT_TRIED: Final = "imap.auth.not-tried"
+# IMAP's LOGIN command carries ASCII only; a server without AUTH=PLAIN cannot take the others
+LOGIN_NOT_ASCII: Final = "imap.auth.login-not-ascii"
 NO_OAUTH: Final = "imap.auth.no-oauth"
 LOGIN_DISABLED: Final = "imap.auth.login-disabled"
 AUTH_ERROR: Final = "imap.auth.error"
@@ -417,6 +419,10 @@ class _ImapCheck(MailCheck):
             return False
         credentials, mechanism, started = chosen
         sasl = None if mechanism == "LOGIN-COMMAND" else sasl_for(mechanism, credentials)
+        if sasl is None and not (credentials.username + credentials.secret.reveal()).isascii():
+            # imaplib would fail to encode it (a crash, not an answer): say so, send nothing
+            self.report(AuthOutcome.FAILED_OTHERWISE)
+            raise self.fail(STEP_AUTHENTICATE, started, LOGIN_NOT_ASCII)
         try:
             if sasl is None:
                 user, secret = credentials.username, credentials.secret.reveal()
