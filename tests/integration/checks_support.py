@@ -205,3 +205,18 @@ def scripted_servers() -> Iterator[list[ScriptedServer]]:
     yield servers
     for server in servers:
         server.close()
+
+
+def assert_intercepted_but_signed_in(
+    result: CheckResult, dovecot: DovecotServer, user: str, client_names: list[str], host: str
+) -> None:
+    """An intercepting proxy with a CA the user configured, in front of a known provider:
+    the sign-in works and the one finding is a ``tls.intercepted`` warning naming the CA."""
+    assert result.ok, result.findings  # a warning: the sign-in worked
+    assert result.authenticated and dovecot.auth_successes(user) == 1
+    assert client_names == [host]
+    assert [f.code for f in result.findings] == ["tls.intercepted"]
+    found = result.findings[0]
+    assert found.outcome.value == "warning" and result.finding is None
+    assert "Contoso Corporate Inspection CA" in str(found.to_dict()["cause"])
+    assert "Contoso Corporate Inspection CA" in str(found.to_dict("ja")["cause"])

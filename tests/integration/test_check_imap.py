@@ -12,7 +12,6 @@ import time
 import uuid
 from collections.abc import Iterator
 from functools import partial
-from pathlib import Path
 from typing import BinaryIO
 
 import pytest
@@ -45,9 +44,9 @@ from tests.integration.checks_support import (
 )
 from tests.world.ca import CertPair, TestCA
 from tests.world.dovecot import MAIL_HOST, DovecotServer
-from tests.world.fixtures_base import record_startup
 from tests.world.fixtures_faultproxy import FaultProxyFactory
-from tests.world.idp import OUTLOOK_RESOURCE, IdentityProvider
+from tests.world.fixtures_mail import PROVIDER_HOST
+from tests.world.idp import IdentityProvider
 from tests.world.idp_client import IMAP_SCOPE
 
 pytestmark = pytest.mark.world
@@ -55,33 +54,11 @@ pytestmark = pytest.mark.world
 HOST = "imap.example.test"
 TIMEOUT = support.TIMEOUT
 TLS_PORT = 993
-PROVIDER_HOST = "outlook.office365.com"  # a well-known provider's IMAP host
 STARTTLS_PORT = 143
 
 network = partial(support.network, host=HOST, logical=TLS_PORT)
 target = partial(support.mail_target, Protocol.IMAP, host=HOST, ports=(TLS_PORT, STARTTLS_PORT))
 mailbox = partial(support.mailbox, prefix="imap")
-
-
-@pytest.fixture(scope="module")
-def provider_dovecot(
-    world_dir: Path, test_ca: TestCA, idp: IdentityProvider
-) -> Iterator[DovecotServer]:
-    """A Dovecot whose certificate also names {PROVIDER_HOST}: an intercepting proxy checks
-    the real server's certificate for the name the client asked for, as it would at the
-    provider, so the world's Dovecot (no such name) cannot stand behind it."""
-    cert = test_ca.issue((PROVIDER_HOST, MAIL_HOST), label="provider-imap")
-    server = DovecotServer(
-        world_dir / "dovecot-provider-imap",
-        cert,
-        test_ca.cert_path,
-        idp.introspection_url_for(OUTLOOK_RESOURCE),
-    )
-    record_startup("dovecot-provider-imap", server.start())
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 # --- success ----------------------------------------------------------------------------------
@@ -337,14 +314,9 @@ def test_interception_in_front_of_a_known_provider_is_reported(
     result = run(
         check_imap(provider(Security.TLS, password(user, "correct horse")), CheckContext(net))
     )
-    assert result.ok, result.findings  # a warning: the sign-in worked
-    assert result.authenticated and dovecot.auth_successes(user) == 1
-    assert proxy.client_names == [PROVIDER_HOST]
-    assert [f.code for f in result.findings] == ["tls.intercepted"]
-    found = result.findings[0]
-    assert found.outcome.value == "warning" and result.finding is None
-    assert "Contoso Corporate Inspection CA" in str(found.to_dict()["cause"])
-    assert "Contoso Corporate Inspection CA" in str(found.to_dict("ja")["cause"])
+    support.assert_intercepted_but_signed_in(
+        result, dovecot, user, proxy.client_names, PROVIDER_HOST
+    )
 
 
 def test_server_that_stalls_after_the_greeting(

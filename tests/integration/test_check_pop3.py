@@ -11,7 +11,6 @@ import time
 import uuid
 from collections.abc import Iterator
 from functools import partial
-from pathlib import Path
 from typing import BinaryIO
 
 import pytest
@@ -47,42 +46,20 @@ from tests.integration.checks_support import (
 )
 from tests.world.ca import CertPair, TestCA
 from tests.world.dovecot import MAIL_HOST, DovecotServer
-from tests.world.fixtures_base import record_startup
 from tests.world.fixtures_faultproxy import FaultProxyFactory
-from tests.world.idp import OUTLOOK_RESOURCE, IdentityProvider
+from tests.world.fixtures_mail import PROVIDER_HOST
+from tests.world.idp import IdentityProvider
 from tests.world.idp_client import IMAP_SCOPE
 
 pytestmark = pytest.mark.world
 
 HOST = "pop.example.test"
 TLS_PORT = 995
-PROVIDER_HOST = "outlook.office365.com"  # a well-known provider's POP3 host
 STARTTLS_PORT = 110
 
 network = partial(support.network, host=HOST, logical=TLS_PORT)
 target = partial(support.mail_target, Protocol.POP3, host=HOST, ports=(TLS_PORT, STARTTLS_PORT))
 mailbox = partial(support.mailbox, prefix="pop")
-
-
-@pytest.fixture(scope="module")
-def provider_dovecot(
-    world_dir: Path, test_ca: TestCA, idp: IdentityProvider
-) -> Iterator[DovecotServer]:
-    """A Dovecot whose certificate also names {PROVIDER_HOST}: an intercepting proxy checks
-    the real server's certificate for the name the client asked for, as it would at the
-    provider, so the world's Dovecot (no such name) cannot stand behind it."""
-    cert = test_ca.issue((PROVIDER_HOST, MAIL_HOST), label="provider-pop3")
-    server = DovecotServer(
-        world_dir / "dovecot-provider-pop3",
-        cert,
-        test_ca.cert_path,
-        idp.introspection_url_for(OUTLOOK_RESOURCE),
-    )
-    record_startup("dovecot-provider-pop3", server.start())
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 # --- success ----------------------------------------------------------------------------------
@@ -294,14 +271,9 @@ def test_interception_in_front_of_a_known_provider_is_reported(
     result = run(
         check_pop3(provider(Security.TLS, password(user, "correct horse")), CheckContext(net))
     )
-    assert result.ok, result.findings  # a warning: the sign-in worked
-    assert result.authenticated and dovecot.auth_successes(user) == 1
-    assert proxy.client_names == [PROVIDER_HOST]
-    assert [f.code for f in result.findings] == ["tls.intercepted"]
-    found = result.findings[0]
-    assert found.outcome.value == "warning" and result.finding is None
-    assert "Contoso Corporate Inspection CA" in str(found.to_dict()["cause"])
-    assert "Contoso Corporate Inspection CA" in str(found.to_dict("ja")["cause"])
+    support.assert_intercepted_but_signed_in(
+        result, dovecot, user, proxy.client_names, PROVIDER_HOST
+    )
 
 
 def test_server_that_stalls_after_the_greeting(

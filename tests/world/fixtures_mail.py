@@ -98,6 +98,31 @@ class MailWorld:
         return self.dovecot.add_user(name, password)
 
 
+# A well-known provider's mail host, played by ``provider_dovecot``.
+PROVIDER_HOST = "outlook.office365.com"
+
+
+@pytest.fixture(scope="session")
+def provider_dovecot(
+    world_dir: Path, test_ca: TestCA, idp: IdentityProvider
+) -> Iterator[DovecotServer]:
+    """A Dovecot whose certificate also names PROVIDER_HOST: an intercepting proxy checks the
+    real server's certificate for the name the client asked for, as it would at the provider,
+    so the world's Dovecot (no such name) cannot stand behind it."""
+    cert = test_ca.issue((PROVIDER_HOST, MAIL_HOST), label="provider")
+    server = DovecotServer(
+        world_dir / "dovecot-provider",
+        cert,
+        test_ca.cert_path,
+        idp.introspection_url_for(OUTLOOK_RESOURCE),
+    )
+    record_startup("dovecot-provider", server.start())
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture(scope="session")
 def mail_world(dovecot: DovecotServer, smtp_server: SubmissionServer) -> MailWorld:
     return MailWorld(dovecot, smtp_server)
