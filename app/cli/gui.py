@@ -78,11 +78,12 @@ def display_problem(environ: Mapping[str, str], system: str) -> str | None:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    del parser  # no switches of its own yet
+    from app.cli.netargs import add_network_arguments
+
+    add_network_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    del args
     problem = display_problem(os.environ, sys.platform)
     if problem is not None:
         print_error("no-display", problem, as_json=False)
@@ -98,4 +99,16 @@ def run(args: argparse.Namespace) -> int:
             as_json=False,
         )
         return ExitCode.ENVIRONMENT
-    return launch()
+    from app.cli import configuration
+    from app.core.flow.services import WizardServices
+    from app.core.texts import language_from_environment
+
+    switches = argparse.ArgumentParser()  # ``mailsetup`` alone: the switches' defaults
+    add_arguments(switches)
+    args = argparse.Namespace(**{**vars(switches.parse_args([])), **vars(args)})
+    language = language_from_environment()
+    config = configuration.load(language)
+    services = WizardServices(
+        net_options=configuration.network_options(args, config, language), config=config
+    )
+    return launch(services)

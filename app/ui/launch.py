@@ -34,7 +34,7 @@ from app import __version__
 from app.cli.exitcodes import ExitCode
 from app.cli.gui import ADVICE
 from app.cli.output import print_error
-from app.ui.main_window import MainWindow
+from app.core.flow.services import WizardServices
 
 APPLICATION_NAME = "mailsetup"  # settings and data folders; the X11 window class
 DISPLAY_NAME = "Mail Setup Wizard"  # what people see (window titles end with it)
@@ -129,15 +129,66 @@ def _exit_on_interrupt(app: QApplication) -> Callable[[], None]:
     return undo
 
 
-def launch(argv: list[str] | None = None) -> int:
-    """Run the window until it closes; returns the exit code."""
+def launch(services: WizardServices | None = None, argv: list[str] | None = None) -> int:
+    """Run the wizard's window until it closes; returns the exit code.
+
+    The asyncio event loop is qasync's, driven by Qt's: the core's async work (detection,
+    checks, sign-in) runs on it while the window stays responsive."""
+    import asyncio
+
+    import qasync
+
+    from app.ui.wizard.window import WizardWindow
+
     # "mailsetup" also under ``python -m app``: Qt names the X11 window class after argv[0]
     app = create_application(["mailsetup"] if argv is None else argv)
     identify(app)
-    window = MainWindow()
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    window = WizardWindow(services or WizardServices())
     undo = _exit_on_interrupt(app)
     try:
         window.show()
-        return int(app.exec())
+        _startup_mark()
+        code = int(loop.run_forever() or 0)  # app.exec(), with the asyncio loop running
     finally:
         undo()
+        window.deleteLater()
+        loop.close()
+        asyncio.set_event_loop(None)
+    return code
+
+
+def _startup_mark() -> None:
+    """With ``MAILSETUP_STARTUP_MARK`` set, print when the first page is on screen: the time
+    since the process started and the memory then (what the start-up figures are read from)."""
+    if not os.environ.get("MAILSETUP_STARTUP_MARK"):
+        return
+    import resource
+    import time
+
+    from PySide6.QtCore import QTimer
+
+    def mark() -> None:
+        since = time.time() - _process_start()
+        rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        sys.stderr.write(
+            f"mailsetup: first page shown after {since:.3f} s, max RSS {rss_kib} KiB\n"
+        )
+        sys.stderr.flush()
+
+    QTimer.singleShot(0, mark)
+
+
+def _process_start() -> float:
+    """When this process started (seconds since the epoch), from /proc on Linux."""
+    import time
+
+    try:
+        from pathlib import Path
+
+        ticks = int(Path("/proc/self/stat").read_text("ascii").rsplit(")", 1)[1].split()[19])
+        up = float(Path("/proc/uptime").read_text("ascii").split()[0])
+        return time.time() - up + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return time.time()

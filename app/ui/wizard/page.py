@@ -1,0 +1,136 @@
+"""What every wizard page is: it shows a :class:`~app.core.flow.WizardState` (including the
+answer given there before, when the person came back) and gives an answer.
+
+- ``show_state(state)``: show it (called before every showing).
+- ``answer()``: what Continue gives, or None while the page is not ready (Continue is then
+  disabled); ``ready_changed`` says when that may have changed.
+- ``answered``: the page answers by itself (a link such as "Something stopped working", or a
+  sign-in that finished).
+- ``show_problems``: the flow refused the answer; the page shows why beside the fields.
+- ``enter()``: called each time the page is shown, after ``render``; pages with work to do
+  (finding, checking) start it here through ``context.tasks``, and stop it in ``leave()``.
+
+Texts: the page's own through ``self.tr`` (Qt translations); the core's (findings, provider
+notes, advice) through :meth:`core_text` in the state's language.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
+
+from app.core.flow import Answer, FlowContext, Problem, Step, WizardState
+from app.core.flow.services import WizardServices
+from app.core.texts import Language, Text, render
+from app.ui.wizard.tasks import TaskRunner
+from app.ui.wizard.vault import SecretVault
+
+
+@dataclass
+class PageContext:
+    """What pages share: the core services, the secrets held for this run, the running work,
+    the flow's context (platform, policy, installed apps). ``open_url`` opens a link in the
+    system browser (tests replace it)."""
+
+    services: WizardServices
+    vault: SecretVault
+    tasks: TaskRunner
+    flow_context: FlowContext
+    opened: list[str] = field(default_factory=list)
+
+    def open_url(self, url: str) -> None:
+        from PySide6.QtCore import QUrl
+        from PySide6.QtGui import QDesktopServices
+
+        self.opened.append(url)
+        QDesktopServices.openUrl(QUrl(url))
+
+
+class WizardPage(QWidget):
+    step: ClassVar[Step]
+    answered = Signal(object)
+    ready_changed = Signal()
+
+    def __init__(self, context: PageContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.context = context
+        self.state: WizardState | None = None
+        self.setObjectName(f"page-{self.step.value}")
+        self.layout_ = QVBoxLayout(self)
+        self.layout_.setContentsMargins(0, 0, 0, 0)
+        self.layout_.setSpacing(12)
+
+    # -- what the window calls -----------------------------------------------------------------
+
+    @property
+    def language(self) -> Language:
+        return self.state.language if self.state is not None else "en"
+
+    def show_state(self, state: WizardState) -> None:
+        """Show ``state``. Subclasses call this first."""
+        self.state = state
+
+    def enter(self) -> None:
+        """The page is now shown."""
+
+    def leave(self) -> None:
+        """The page is about to be replaced (Back, Continue, or the window closing)."""
+
+    def answer(self) -> Answer | None:
+        return None
+
+    def show_problems(self, problems: Sequence[Problem]) -> None:
+        """The flow refused the answer: show why (default: under the page's text)."""
+        del problems
+
+    def next_text(self) -> str:
+        return self.tr("Continue")
+
+    def shows_next(self) -> bool:
+        return True
+
+    def can_go_back(self) -> bool:
+        return True
+
+    # -- for subclasses ------------------------------------------------------------------------
+
+    def core_text(self, text: Text) -> str:
+        return render(text, self.language)
+
+    def problem_text(self, problem: Problem) -> str:
+        return render(problem.text, self.language)
+
+
+def wrapped(text: str = "", parent: QWidget | None = None, *, name: str = "") -> QLabel:
+    """A label that wraps, selectable, with links opening outside."""
+    label = QLabel(text, parent)
+    label.setWordWrap(True)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
+    label.setOpenExternalLinks(True)
+    label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+    if name:
+        label.setObjectName(name)
+    return label
+
+
+def problem_label(parent: QWidget | None = None, *, name: str = "problem") -> QLabel:
+    """A line for a field's problem: hidden while there is none; read out when shown."""
+    label = QLabel(parent)
+    label.setWordWrap(True)
+    label.setObjectName(name)
+    label.setProperty("role", "problem")
+    label.setVisible(False)
+    return label
+
+
+def show_problem(label: QLabel, text: str, *, warning: bool = False) -> None:
+    label.setText(text)
+    label.setProperty("role", "warning" if warning else "problem")
+    label.setAccessibleName(text)
+    label.setVisible(bool(text))
+    label.style().unpolish(label)
+    label.style().polish(label)

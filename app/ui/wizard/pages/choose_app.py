@@ -1,0 +1,10 @@
+"""Placeholder: replaced by the real page."""
+
+from __future__ import annotations
+
+from app.core.flow import Step
+from app.ui.wizard.page import WizardPage
+
+
+class ChooseAppPage(WizardPage):
+    step = Step.CHOOSE_APP
