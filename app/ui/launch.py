@@ -23,8 +23,10 @@ from collections.abc import Callable
 from types import FrameType
 
 from PySide6.QtCore import (
+    QCoreApplication,
     QMessageLogContext,
     QSocketNotifier,
+    Qt,
     QtMsgType,
     qInstallMessageHandler,
 )
@@ -81,6 +83,9 @@ def create_application(argv: list[str]) -> QApplication:
     existing = QApplication.instance()
     if isinstance(existing, QApplication):
         return existing
+    # Qt WebEngine is loaded only when a page needs it, after the application exists: it asks
+    # for OpenGL contexts shared with the application's, which must be set up front.
+    QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
     messages = _StartupMessages()
     qInstallMessageHandler(messages)
     try:

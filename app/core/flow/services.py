@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from app.core.checks.base import CheckTarget, Secret, Step
 from app.core.checks.runner import VerifyOptions, VerifyResult, verify
-from app.core.config import Config, build_config
+from app.core.config import Config, load_config
 from app.core.diagnostics.diagnose import targets_for
 from app.core.discovery.engine import DetectionOptions, DetectionResult, SourceEvent, detect
 from app.core.flow import rules
@@ -28,7 +28,7 @@ from app.core.texts import Language
 if TYPE_CHECKING:
     from app.core.auth.microsoft import MicrosoftSignIn
 
-__all__ = ["WizardServices", "check_targets", "microsoft_scopes"]
+__all__ = ["WizardServices", "check_targets", "defaults_config", "microsoft_scopes"]
 
 #: ``client`` of a saved account for each app (what exporters and ``accounts list`` show).
 _CLIENT: dict[MailApp, str] = {
@@ -47,8 +47,13 @@ def microsoft_scopes() -> dict[Protocol, str]:
     return {Protocol.IMAP: IMAP_SCOPE, Protocol.POP3: POP_SCOPE, Protocol.SMTP: SMTP_SCOPE}
 
 
-def _empty_config() -> Config:
-    return build_config([])
+def defaults_config() -> Config:
+    """The built-in configuration alone (no machine, user or policy layers)."""
+    from pathlib import Path
+
+    return load_config(
+        environ={}, machine_paths=[], user_path=Path("/nonexistent/none.toml"), policy_layers=[]
+    )
 
 
 def check_targets(state: WizardState, secret: Secret | None) -> list[CheckTarget]:
@@ -92,7 +97,7 @@ class WizardServices:
     with the encrypted token cache), called at most once."""
 
     net_options: NetworkOptions = field(default_factory=NetworkOptions)
-    config: Config = field(default_factory=_empty_config)
+    config: Config = field(default_factory=defaults_config)
     store: AccountStore = field(default_factory=AccountStore)
     keyring_backend: Any = None
     detection: DetectionOptions = field(default_factory=DetectionOptions)

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from app.core.flow import Answer, FlowContext, Problem, Step, WizardState
 from app.core.flow.services import WizardServices
@@ -127,10 +128,39 @@ def problem_label(parent: QWidget | None = None, *, name: str = "problem") -> QL
     return label
 
 
+def is_dark(widget: QWidget) -> bool:
+    """Whether the widget's palette is a dark one (light text on a dark window)."""
+    return widget.palette().color(QPalette.ColorRole.Window).lightness() < 128
+
+
+def problem_colour(widget: QWidget, *, warning: bool = False) -> str:
+    """A red (or amber for warnings) readable on the widget's palette, light or dark."""
+    if is_dark(widget):
+        return "#ffb74d" if warning else "#ff8a80"
+    return "#8a5300" if warning else "#b3261e"
+
+
 def show_problem(label: QLabel, text: str, *, warning: bool = False) -> None:
+    """Show ``text`` as a problem (or a warning) under a field; empty hides the line."""
     label.setText(text)
     label.setProperty("role", "warning" if warning else "problem")
     label.setAccessibleName(text)
+    label.setStyleSheet(f"color: {problem_colour(label, warning=warning)};")
     label.setVisible(bool(text))
-    label.style().unpolish(label)
-    label.style().polish(label)
+
+
+def link_button(text: str, parent: QWidget | None = None, *, name: str = "") -> QPushButton:
+    """A button that looks like a link (the palette's link colour, underlined), for secondary
+    ways out such as "Something stopped working?"; keyboard focus and Enter work as usual."""
+    button = QPushButton(text, parent)
+    button.setFlat(True)
+    button.setCursor(Qt.CursorShape.PointingHandCursor)
+    button.setStyleSheet(
+        "QPushButton { color: palette(link); text-decoration: underline; border: none;"
+        " padding: 2px 4px; text-align: left; }"
+        " QPushButton:focus { outline: 1px dotted palette(link); }"
+    )
+    button.setAccessibleName(text.replace("&", ""))
+    if name:
+        button.setObjectName(name)
+    return button

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QMainWindow,
     QMessageBox,
     QPushButton,
@@ -129,7 +130,7 @@ class WizardWindow(QMainWindow):
         self._build()
         self.tasks.busy_changed.connect(self._update_buttons)
         self._restore_geometry()
-        self._show(self.flow)
+        self.show_flow(self.flow)
 
     # -- layout --------------------------------------------------------------------------------
 
@@ -251,11 +252,14 @@ class WizardWindow(QMainWindow):
             page = self._page_classes[step](self.page_context, self.stack)
             page.answered.connect(self._page_answered)
             page.ready_changed.connect(self._update_buttons)
+            for field in page.findChildren(QLineEdit):  # Enter in a field presses Continue
+                field.returnPressed.connect(self._enter_pressed)
             self.stack.addWidget(page)
             self._pages[step] = page
         return page
 
-    def _show(self, flow: Flow) -> None:
+    def show_flow(self, flow: Flow) -> None:
+        """Show the page of ``flow``'s state (the window's only way to change page)."""
         if self._current is not None:
             self._current.leave()
         language_changed = flow.state.language != self.flow.state.language
@@ -350,14 +354,14 @@ class WizardWindow(QMainWindow):
         except InvalidAnswer as refused:
             self.page.show_problems(refused.problems)
             return False
-        self._show(flow)
+        self.show_flow(flow)
         return True
 
     def go_back(self) -> None:
         if not self.flow.can_go_back or not self.page.can_go_back():
             return
         self.tasks.cancel()
-        self._show(self.flow.back())
+        self.show_flow(self.flow.back())
 
     def cancel(self) -> None:
         if self.tasks.cancel():
@@ -383,7 +387,8 @@ class WizardWindow(QMainWindow):
         box.addButton(self.tr("Keep going"), QMessageBox.ButtonRole.RejectRole)
         box.setDefaultButton(stop)
         box.exec()
-        return box.clickedButton() is stop
+        clicked = box.clickedButton()
+        return clicked is not None and box.buttonRole(clicked) == box.buttonRole(stop)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self._confirm_close():

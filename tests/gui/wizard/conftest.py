@@ -14,9 +14,8 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from app.core.config import build_config
 from app.core.flow import FlowContext, WizardState
-from app.core.flow.services import WizardServices
+from app.core.flow.services import WizardServices, defaults_config
 from app.core.net import NetworkOptions
 from app.core.profiles.store import AccountStore
 from app.ui.wizard.page import PageContext, WizardPage
@@ -58,7 +57,7 @@ def wizard_services(tmp_path: Path, test_ca: TestCA) -> WizardServices:
     entries (tests add theirs with dataclasses.replace on ``net_options``)."""
     return WizardServices(
         net_options=NetworkOptions(ca_bundles=(test_ca.cert_path,), ispdb_url=None, timeout=5.0),
-        config=build_config([]),
+        config=defaults_config(),
         store=AccountStore(tmp_path / "accounts.json"),
     )
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QInputMethodEvent
-from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLineEdit, QPushButton, QWidget
+from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLineEdit, QWidget
 
 from app.core.errors import InvalidAddressError
 from app.core.flow import (
@@ -26,7 +26,14 @@ from app.core.flow import (
     validate,
 )
 from app.core.model import EmailAddress
-from app.ui.wizard.page import PageContext, WizardPage, problem_label, show_problem, wrapped
+from app.ui.wizard.page import (
+    PageContext,
+    WizardPage,
+    link_button,
+    problem_label,
+    show_problem,
+    wrapped,
+)
 
 #: How long typing must pause before the address is checked, in milliseconds.
 CHECK_DELAY_MS = 450
@@ -77,10 +84,7 @@ class WelcomePage(WizardPage):
         form.addRow(self.tr("&Email address:"), self.address)
         self.address_problem = problem_label(self, name="addressProblem")
         form.addRow("", self.address_problem)
-        self.suggestion = QPushButton(self)
-        self.suggestion.setObjectName("suggestion")
-        self.suggestion.setFlat(True)
-        self.suggestion.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.suggestion = link_button("", self, name="suggestion")
         self.suggestion.setVisible(False)
         self.suggestion.clicked.connect(self._use_suggestion)
         form.addRow("", self.suggestion)
@@ -98,17 +102,16 @@ class WelcomePage(WizardPage):
         self.layout_.addStretch(1)
 
         links = QHBoxLayout()
-        self.troubleshoot = QPushButton(self.tr("Something stopped working? Get help"), self)
-        self.troubleshoot.setObjectName("troubleshootLink")
+        self.troubleshoot = link_button(
+            self.tr("Something stopped working? Troubleshoot"),
+            self,
+            name="troubleshootLink",
+        )
         self.troubleshoot.setAccessibleName(
             self.tr("Something stopped working, or I am from the helpdesk")
         )
-        self.troubleshoot.setFlat(True)
         self.troubleshoot.clicked.connect(lambda: self.answered.emit(TroubleshootChosen()))
-        self.settings_link = QPushButton(self.tr("Settings"), self)
-        self.settings_link.setObjectName("settingsLink")
-        self.settings_link.setAccessibleName(self.tr("Settings"))
-        self.settings_link.setFlat(True)
+        self.settings_link = link_button(self.tr("Settings"), self, name="settingsLink")
         self.settings_link.clicked.connect(lambda: self.answered.emit(SettingsChosen()))
         links.addWidget(self.troubleshoot)
         links.addStretch(1)
