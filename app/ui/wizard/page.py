@@ -22,7 +22,7 @@ from typing import ClassVar
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QPalette
-from PySide6.QtWidgets import QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.core.flow import Answer, FlowContext, Problem, Step, WizardState
 from app.core.flow.services import WizardServices
@@ -111,8 +111,7 @@ def wrapped(text: str = "", parent: QWidget | None = None, *, name: str = "") ->
     label = QLabel(text, parent)
     label.setWordWrap(True)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
-    label.setOpenExternalLinks(True)
-    label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+    label.setOpenExternalLinks(True)  # (word wrap keeps Qt's height-for-width size policy)
     if name:
         label.setObjectName(name)
     return label

@@ -65,6 +65,21 @@ class TaskRunner(QObject):
                 found = True
         return found
 
+    @property
+    def finishing(self) -> bool:
+        """Work that must finish once begun (saving) is still running."""
+        return any(not task.cancellable for task in self._tasks)  # type: ignore[attr-defined]
+
+    def when_idle(self, then: Callable[[], None]) -> None:
+        """Call ``then`` once no task runs any more (at once when none runs)."""
+        running = list(self._tasks)
+        if not running:
+            then()
+            return
+        running[-1].add_done_callback(lambda _task: self.when_idle(then))
+
     def cancel_all(self) -> None:
+        """Cancel the cancellable tasks (work that must finish is left to finish)."""
         for task in list(self._tasks):
-            task.cancel()
+            if task.cancellable:  # type: ignore[attr-defined]
+                task.cancel()

@@ -391,6 +391,11 @@ class WizardWindow(QMainWindow):
         return clicked is not None and box.buttonRole(clicked) == box.buttonRole(stop)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self.tasks.finishing:  # saving: close once it is done, never half-way
+            event.ignore()
+            self._closing_confirmed = True
+            self.tasks.when_idle(self.close)
+            return
         if not self._confirm_close():
             event.ignore()
             return

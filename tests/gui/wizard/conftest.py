@@ -5,6 +5,7 @@ context that records the links a page opens instead of opening a browser."""
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -41,6 +42,10 @@ def qt_loop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
         loop._QEventLoop__is_running = False  # type: ignore[attr-defined]
         asyncio.set_event_loop(None)
         loop.close()
+        # Collected now, in the GUI thread: freed later by a worker thread's garbage collection,
+        # the loop's Qt timer would be destroyed outside its thread and fire on freed memory.
+        del loop
+        gc.collect()
 
 
 @pytest.fixture
