@@ -9,10 +9,6 @@ from PySide6.QtCore import QCoreApplication
 from app.core.config.orgsettings import SupportSettings
 
 
-def _tr(text: str) -> str:
-    return QCoreApplication.translate("Support", text)
-
-
 def support_html(support: SupportSettings) -> str:
     """ "Your helpdesk: …" with mail, telephone and web links; empty when none is configured."""
     if not support.is_set:
@@ -27,5 +23,6 @@ def support_html(support: SupportSettings) -> str:
     if support.url:
         url = html.escape(support.url)
         parts.append(f'<a href="{url}">{url}</a>')
-    name = html.escape(support.name or _tr("your helpdesk"))
-    return _tr("Need help? Contact %1: %2").replace("%1", name).replace("%2", " · ".join(parts))
+    name = html.escape(support.name or QCoreApplication.translate("Support", "your helpdesk"))
+    text = QCoreApplication.translate("Support", "Need help? Contact %1: %2")
+    return text.replace("%1", name).replace("%2", " · ".join(parts))

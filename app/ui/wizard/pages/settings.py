@@ -1,5 +1,5 @@
-"""Settings: the window's language (the system's, English or Japanese). Saved accounts and
-other preferences join it here."""
+"""Settings: the window's language (the system's, English or Japanese) and the saved accounts
+(listed with the state of their last check; removable)."""
 
 from __future__ import annotations
 
@@ -35,7 +35,10 @@ class SettingsPage(WizardPage):
             self.choices[value] = button
             inner.addWidget(button)
         self.layout_.addWidget(box)
-        self.layout_.addStretch(1)
+        from app.ui.wizard.accounts_panel import AccountsPanel
+
+        self.accounts = AccountsPanel(context, self)
+        self.layout_.addWidget(self.accounts, 1)
         self.setFocusProxy(self.choices[i18n.SYSTEM])
 
     def show_state(self, state: WizardState) -> None:
@@ -56,6 +59,9 @@ class SettingsPage(WizardPage):
             i18n.system_language() if choice == i18n.SYSTEM else ("ja" if choice == "ja" else "en")
         )
         return SettingsClosed(language)
+
+    def enter(self) -> None:
+        self.accounts.refresh()
 
     def leave(self) -> None:
         i18n.remember_language(self.chosen())
