@@ -133,11 +133,11 @@ class ICloudPanel(QWidget):
         context: PageContext,
         parent: QWidget | None = None,
         *,
-        account_url: str = APPLE_ACCOUNT_URL,
+        account_url: str | None = None,
     ) -> None:
         super().__init__(parent)
         self.context = context
-        self.account_url = account_url
+        self.account_url = account_url or APPLE_ACCOUNT_URL  # (read now: tests replace it)
         self.state: WizardState | None = None
         self.setObjectName("icloudPanel")
         self._ref: SecretRef | None = None
