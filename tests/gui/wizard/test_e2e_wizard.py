@@ -8,6 +8,9 @@ in Japanese.
   certificates name the provider's hosts, so TLS is checked as it would be at the provider.
 - An iCloud account through the app-password page: the embedded browser shows a local page in
   place of Apple's; IMAP, SMTP, calendars and contacts (Radicale) answer as iCloud's hosts.
+- A Microsoft 365 account: the person signs in in the embedded window at the local identity
+  provider; the checks sign in to IMAP and SMTP with XOAUTH2 tokens that Dovecot and the SMTP
+  server verify through the identity provider's introspection endpoint.
 
 Both runs measure the event loop's largest gaps (the window must never freeze) and record them
 in the run's summary next to the world's start-up times.
@@ -16,6 +19,7 @@ in the run's summary next to the world's start-up times.
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -23,7 +27,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QAbstractButton, QApplication, QLineEdit
+from PySide6.QtWidgets import QAbstractButton, QApplication, QLineEdit, QWidget
 from pytestqt.qtbot import QtBot
 
 from app.core.flow import FlowContext, Step
@@ -48,6 +52,7 @@ FREEZE_MS = 250.0  # a gap this long is a visible freeze: fail (the goal is one 
 
 MAILBOX_HOSTS = ("imap.mailbox.org", "smtp.mailbox.org")
 ICLOUD_HOSTS = ("imap.mail.me.com", "smtp.mail.me.com", "caldav.icloud.com", "contacts.icloud.com")
+MICROSOFT_HOSTS = ("outlook.office365.com", "smtp.office365.com")
 APPLE_PAGE = (
     "<!doctype html><html lang=en><head><title>Apple Account (test)</title></head>"
     "<body><h1>Apple Account</h1><p>Sign-In and Security</p><p>App-Specific Passwords</p>"
@@ -72,6 +77,8 @@ class ProviderWorld:
             ResolveOverride("smtp.mail.me.com", 587, MAIL_HOST, self.smtp.starttls_port),
             ResolveOverride("caldav.icloud.com", 443, self.radicale.host, self.radicale.port),
             ResolveOverride("contacts.icloud.com", 443, self.radicale.host, self.radicale.port),
+            ResolveOverride("outlook.office365.com", 993, MAIL_HOST, self.dovecot.imap_tls_port),
+            ResolveOverride("smtp.office365.com", 587, MAIL_HOST, self.smtp.starttls_port),
         )
         # offline=False but no ISPDB: a catalog provider needs no network to be found
         return NetworkOptions(
@@ -83,7 +90,8 @@ class ProviderWorld:
 def provider_world(
     world_dir: Path, test_ca: TestCA, idp: IdentityProvider
 ) -> Iterator[ProviderWorld]:
-    cert = test_ca.issue((*MAILBOX_HOSTS, *ICLOUD_HOSTS, MAIL_HOST, "127.0.0.1"), label="providers")
+    names = (*MAILBOX_HOSTS, *ICLOUD_HOSTS, *MICROSOFT_HOSTS, MAIL_HOST, "127.0.0.1")
+    cert = test_ca.issue(names, label="providers")
     dovecot = DovecotServer(
         world_dir / "dovecot-providers",
         cert,
@@ -278,8 +286,11 @@ def test_a_password_account_from_address_to_done(
 
 
 # WebEngine started once for the session (webengine_env), with host rules that already send
-# www.example.test to the world's HTTPS server; the window's own resolve entries come later.
-@pytest.mark.filterwarnings("ignore::app.ui.qt_env.WebEngineEnvironmentWarning")
+# www.example.test and Microsoft's sign-in hosts to the world; the window's resolve entries
+# (its mail servers) come later and are not WebEngine's business.
+pytestmark = pytest.mark.filterwarnings("ignore::app.ui.qt_env.WebEngineEnvironmentWarning")
+
+
 @pytest.mark.parametrize("language", ["en", "ja"])
 def test_an_icloud_account_through_the_app_password_page(
     language: Language,
@@ -295,7 +306,9 @@ def test_an_icloud_account_through_the_app_password_page(
 ) -> None:
     from app.ui.wizard.pages import icloud
 
-    web.route("/apple", Response(200, APPLE_PAGE, content_type="text/html"), host="www.example.test")
+    web.route(
+        "/apple", Response(200, APPLE_PAGE, content_type="text/html"), host="www.example.test"
+    )
     monkeypatch.setattr(icloud, "APPLE_ACCOUNT_URL", "https://www.example.test/apple")
     services, windows = run_window
     local = f"taro{language}"
@@ -351,3 +364,84 @@ def test_an_icloud_account_through_the_app_password_page(
     assert app_password.encode() not in services.store.path.read_bytes()
     assert web.requests_to("/apple", host="www.example.test")
     _record_gaps(f"icloud-{language}", monitor, artifacts_dir)
+
+
+@pytest.mark.parametrize("language", ["en", "ja"])
+def test_a_microsoft_365_account_signed_in_in_the_embedded_window(
+    language: Language,
+    qtbot: QtBot,
+    tmp_path: Path,
+    run_window: tuple[WizardServices, list[WizardWindow]],
+    provider_world: ProviderWorld,
+    secret_keyring: object,
+    webengine_env: str,
+    idp_state: IdentityProvider,
+    artifacts_dir: Path,
+) -> None:
+    from tests.gui.wizard.test_page_sign_in import js, wait_for_element
+
+    services, windows = run_window
+    tag = uuid.uuid4().hex[:8]
+    address, upn, password = (
+        f"e2e{tag}@contoso.onmicrosoft.com",
+        f"e2e{tag}@contoso.test",
+        "Pa55-word",
+    )
+    idp_state.add_user(upn, password, mailbox=address)
+    provider_world.dovecot.add_user(address, uuid.uuid4().hex)  # the mailbox (tokens sign in)
+    services.config = services.config.override(
+        "microsoft.client_id", idp_state.default_client_id
+    ).override("microsoft.authority", idp_state.authority())
+    window = _start(services, windows, language, tmp_path)
+    person = Person(window, qtbot, artifacts_dir / "wizard-e2e" / f"microsoft-{language}")
+    monitor = GapMonitor()
+    monitor.start()
+
+    person.on(Step.WELCOME)
+    person.type_into("address", address)
+    person.go_on()
+    person.on(Step.FINDING)
+    person.wait_for_continue()
+    person.photograph()
+    person.go_on()
+    person.on(Step.CHOOSE_APP)
+    person.click("app-thunderbird")
+    person.photograph()
+    person.go_on()
+
+    person.on(Step.SIGN_IN)
+    person.photograph()
+    person.click("signInButton")
+    panel = window.page.findChild(QWidget, "microsoftPanel")
+    assert panel is not None
+    qtbot.waitUntil(lambda: getattr(panel, "window_", None) is not None, timeout=STEP_MS)
+    sign_in = panel.window_  # type: ignore[attr-defined]
+    qtbot.waitExposed(sign_in.widget, timeout=STEP_MS)
+    wait_for_element(qtbot, sign_in, "username")
+    js(
+        qtbot,
+        sign_in,
+        f"document.getElementById('username').value = {json.dumps(upn)};"
+        f"document.getElementById('password').value = {json.dumps(password)};"
+        "document.getElementById('submit').click(); return true;",
+    )
+    wait_for_element(qtbot, sign_in, "accept")
+    js(qtbot, sign_in, "document.getElementById('accept').click(); return true;")
+
+    person.on(Step.CHECKING)  # the panel answered by itself once signed in
+    person.wait_for_continue()
+    person.photograph()
+    person.go_on()
+    person.on(Step.SAVE)
+    person.photograph()
+    person.click("saveButton")
+    person.on(Step.DONE)
+    person.photograph()
+    monitor.stop()
+
+    saved = services.store.get(address)
+    assert saved is not None and saved.config.incoming.host == "outlook.office365.com"
+    assert saved.state.value == "verified" and saved.secrets == ()
+    assert load_secret(address) is None  # tokens live in MSAL's encrypted cache, not here
+    assert idp_state.log_for("nativeclient") == []  # the redirect was caught, never loaded
+    _record_gaps(f"microsoft-{language}", monitor, artifacts_dir)

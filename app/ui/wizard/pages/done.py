@@ -248,14 +248,25 @@ class DonePage(WizardPage):
                     "Open Thunderbird and choose Account Settings > Account Actions > Add Mail "
                     "Account."
                 ),
-                self.tr("Type your name, %1 and the password, then choose Continue.").replace(
-                    "%1", address
-                ),
+                (
+                    self.tr(
+                        "Type your name and %1, leave the password empty, then choose Continue."
+                    )
+                    if is_microsoft(state)
+                    else self.tr("Type your name, %1 and the password, then choose Continue.")
+                ).replace("%1", address),
                 self.tr(
                     "Thunderbird finds the settings by itself. If it does not, choose Configure "
                     "manually and type the settings below."
                 ),
             ]
+            if is_microsoft(state):
+                steps.append(
+                    self.tr(
+                        "When Thunderbird opens Microsoft's sign-in window, sign in there as you "
+                        "did here."
+                    )
+                )
             show_settings = True
         elif app is MailApp.APPLE_MAIL:
             steps = [

@@ -103,7 +103,7 @@ class WelcomePage(WizardPage):
 
         links = QHBoxLayout()
         self.troubleshoot = link_button(
-            self.tr("Something stopped working? Troubleshoot"),
+            self.tr("Something stopped working? Get help"),
             self,
             name="troubleshootLink",
         )
