@@ -190,6 +190,13 @@ class XClient:
         typed = self._run("key", "--clearmodifiers", keys)
         assert typed.returncode == 0, typed.stderr
 
+    def type_text(self, window: int, text: str) -> None:
+        """Type ``text`` into ``window`` key by key, as a person at the keyboard would."""
+        focus = self._run("windowfocus", "--sync", str(window))
+        assert focus.returncode == 0, focus.stderr
+        typed = self._run("type", "--delay", "12", text)
+        assert typed.returncode == 0, typed.stderr
+
 
 def _private_dir(path: Path) -> Path:
     path.mkdir(parents=True, exist_ok=True)

@@ -13,6 +13,7 @@ shows the page for each state, and hands answers to the flow.
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Callable
 
@@ -49,6 +50,8 @@ from app.ui.wizard import i18n
 from app.ui.wizard.page import PageContext, WizardPage
 from app.ui.wizard.tasks import TaskRunner
 from app.ui.wizard.vault import SecretVault
+
+_log = logging.getLogger(__name__)
 
 #: The stages on the side, and the steps each covers.
 _STAGES: tuple[tuple[str, frozenset[Step]], ...] = (
@@ -215,7 +218,7 @@ class WizardWindow(QMainWindow):
         self.setWindowTitle(self.tr("Mail Setup Wizard"))
         names = {
             "address": self.tr("Your address"),
-            "finding": self.tr("Settings"),
+            "finding": self.tr("Find settings"),
             "app": self.tr("Mail app"),
             "sign-in": self.tr("Sign in"),
             "checking": self.tr("Check"),
@@ -237,7 +240,13 @@ class WizardWindow(QMainWindow):
         saved = self.settings.value(GEOMETRY_SETTING)
         if isinstance(saved, QByteArray) and self.restoreGeometry(saved):
             return
-        self.resize(*DEFAULT_SIZE)
+        width, height = DEFAULT_SIZE
+        screen = self.screen()
+        if screen is not None:  # a small or scaled screen: the whole window stays on it
+            room = screen.availableGeometry()
+            width = min(width, int(room.width() * 0.95))
+            height = min(height, int(room.height() * 0.9))
+        self.resize(width, height)
 
     # -- pages ---------------------------------------------------------------------------------
 
@@ -274,6 +283,7 @@ class WizardWindow(QMainWindow):
         self.title.setAccessibleName(self.title.text())
         self._mark_stage(flow.step)
         self._update_buttons()
+        _log.info("page shown: %s", flow.step.value)  # (the helpdesk's log: which page, no input)
         page.enter()
         self._focus_first(page)
 
