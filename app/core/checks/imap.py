@@ -255,7 +255,8 @@ class _ImapCheck(MailCheck):
 
     @cached_property
     def tls_context(self) -> ssl.SSLContext:
-        """A TLS context of this connection's own, with the seam's trust (its CA bundles).
+        """A TLS context for this connection, with the seam's trust (its CA bundles): with
+        truststore, one of its own (where OpenSSL verifies, the shared one has no lock).
         ``truststore`` holds a context's lock for a whole handshake, and imapclient's
         handshake blocks in the connection's worker thread: on the seam's shared context, a
         server that stalls in the handshake would stall every other check's handshake, the

@@ -249,9 +249,10 @@ async def connect_blocking(net: Network, host: str, port: int) -> BlockingSocket
     except OSError as exc:
         raise _errors.connect_error(host, port, _connect_failure(exc), first, str(exc)) from exc
     try:
-        # A context of its own: truststore holds a context's lock for a whole handshake, and a
-        # blocking handshake that stalls in a worker thread must not stall the shared context
-        # (and with it the event loop, the deadline and Cancel).
+        # With truststore, a context of its own (make_context gives one): truststore holds a
+        # context's lock for a whole handshake, and a blocking handshake that stalls in a worker
+        # thread must not stall a shared context (and with it the event loop, the deadline and
+        # Cancel). OpenSSL's own verification has no such lock, and there it is shared.
         context = make_context(net.options.ca_bundles)
         return BlockingSocket(target, peer, sock, timeout=seconds, context=context)
     except BaseException:

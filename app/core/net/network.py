@@ -42,7 +42,7 @@ class Network:
     @cached_property
     def http_tls_context(self) -> ssl.SSLContext:
         """The same trust for HTTP; a context of its own because httpcore sets ALPN on it."""
-        return make_context(self.options.ca_bundles)
+        return make_context(self.options.ca_bundles, for_http=True)
 
     # ------------------------------------------------------------------ DNS
 

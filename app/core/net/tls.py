@@ -1,15 +1,23 @@
 """TLS for the network seam: the one client context, what a handshake produced, and why one failed.
 
-Certificates are verified against the operating system's trust store (``truststore``), plus any
-extra CA bundle the user named, with host names always checked and TLS 1.2 as the minimum. There
-is no switch to turn verification off and no fallback to plain text.
+Certificates are verified against the operating system's trust store, plus any extra CA bundle
+the user named, with host names always checked and TLS 1.2 as the minimum. There is no switch to
+turn verification off and no fallback to plain text.
+
+The trust store: on Windows and macOS ``truststore`` asks the system itself at every handshake.
+Elsewhere the system's trust store *is* OpenSSL's default CA file and folder, which truststore
+would re-read at every handshake (about 30 ms of parsing, in the event loop's thread, where the
+window's must not be kept waiting); the context reads them once when it is made instead, which
+trusts exactly the same certificates.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import ssl
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,12 +31,34 @@ from app.core.net import _errors
 from app.core.net._errors import Address
 
 MINIMUM_VERSION = ssl.TLSVersion.TLSv1_2
+#: Whether certificates are verified by the operating system (truststore) rather than OpenSSL.
+ASKS_THE_SYSTEM = sys.platform.startswith(("win", "darwin"))
 
 
-def make_context(ca_bundles: Sequence[Path] = ()) -> ssl.SSLContext:
+def make_context(ca_bundles: Sequence[Path] = (), *, for_http: bool = False) -> ssl.SSLContext:
     """A client context: the system's trust store plus ``ca_bundles``, host names checked,
-    TLS 1.2 or newer. Raises ``ConfigError`` when a bundle cannot be loaded."""
-    context = truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    TLS 1.2 or newer. Raises ``ConfigError`` when a bundle cannot be loaded.
+
+    Mail connections share one context per set of bundles where OpenSSL verifies (it has no
+    per-context lock, and the trust store is read once); with truststore each caller gets a
+    context of its own (truststore holds a context's lock for a whole handshake). HTTP always
+    gets its own (``for_http``): the HTTP client sets ALPN on it."""
+    if ASKS_THE_SYSTEM or for_http:
+        return _new_context(tuple(ca_bundles))
+    return _shared_context(tuple(ca_bundles))
+
+
+@functools.lru_cache(maxsize=8)
+def _shared_context(ca_bundles: tuple[Path, ...]) -> ssl.SSLContext:
+    return _new_context(ca_bundles)
+
+
+def _new_context(ca_bundles: tuple[Path, ...]) -> ssl.SSLContext:
+    if ASKS_THE_SYSTEM:
+        context: ssl.SSLContext = truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    else:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.set_default_verify_paths()  # what truststore itself does here, once per context
     context.minimum_version = MINIMUM_VERSION
     context.verify_mode = ssl.CERT_REQUIRED
     context.check_hostname = True
