@@ -104,9 +104,34 @@ class WizardServices:
     checking: VerifyOptions = field(default_factory=VerifyOptions)
     microsoft_factory: Callable[[WizardServices], MicrosoftSignIn] | None = None
     _microsoft: MicrosoftSignIn | None = field(default=None, init=False, repr=False)
+    _network: Network | None = field(default=None, init=False, repr=False)
 
     def network(self) -> Network:
-        return Network(self.net_options)
+        """The network seam for these options, one for the window's life (its TLS contexts
+        are made once)."""
+        if self._network is None or self._network.options is not self.net_options:
+            self._network = Network(self.net_options)
+        return self._network
+
+    async def warm_up(self) -> None:
+        """Read what the first detection and check would otherwise read in the event loop's
+        thread (the TLS trust store, the provider, knowledge and text catalogs), in a worker
+        thread while the person types."""
+        net = self.network()
+
+        def read() -> None:
+            from app.core.diagnostics.knowledge import default_knowledge
+            from app.core.discovery.catalog import default_catalog
+            from app.core.discovery.typos import default_suggester
+            from app.core.texts import default_catalog as texts
+
+            _ = net.tls_context, net.http_tls_context
+            default_catalog()
+            default_knowledge()
+            default_suggester()
+            texts()
+
+        await asyncio.to_thread(read)
 
     # -- finding -------------------------------------------------------------------------------
 

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QCoreApplication, Qt, Signal
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 
@@ -89,7 +89,8 @@ class WizardPage(QWidget):
         del problems
 
     def next_text(self) -> str:
-        return self.tr("Continue")
+        # (PySide's tr takes the context from the object's own class: a base class names its own)
+        return QCoreApplication.translate("WizardPage", "Continue")
 
     def shows_next(self) -> bool:
         return True

@@ -8,6 +8,7 @@ is "frozen" for the person when a gap passes about 100 ms; one frame is 16 ms. T
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, Qt, QTimer
@@ -28,10 +29,18 @@ class GapSummary:
 
 
 class GapMonitor(QObject):
-    def __init__(self, interval_ms: int = 5, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        interval_ms: int = 5,
+        parent: QObject | None = None,
+        *,
+        where: Callable[[], str] | None = None,
+    ) -> None:
         super().__init__(parent)
         self.interval_ms = interval_ms
         self.gaps_ms: list[float] = []
+        self.where = where
+        self.largest: list[tuple[float, str]] = []  # the ten largest gaps, and where they were
         self._last: float | None = None
         self._timer = QTimer(self)
         self._timer.setTimerType(Qt.TimerType.PreciseTimer)
@@ -45,10 +54,21 @@ class GapMonitor(QObject):
     def stop(self) -> None:
         self._timer.stop()
 
+    def pause(self) -> None:
+        """Stop watching (work of the watcher's own, such as a screenshot, is not the window's)."""
+        self._timer.stop()
+        self._last = None
+
+    def resume(self) -> None:
+        self.start()
+
     def _tick(self) -> None:
         now = time.perf_counter()
         if self._last is not None:
-            self.gaps_ms.append(max(0.0, (now - self._last) * 1000 - self.interval_ms))
+            gap = max(0.0, (now - self._last) * 1000 - self.interval_ms)
+            self.gaps_ms.append(gap)
+            if gap > 16 and self.where is not None:
+                self.largest = sorted([*self.largest, (gap, self.where())], reverse=True)[:10]
         self._last = now
 
     def summary(self) -> GapSummary:

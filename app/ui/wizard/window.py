@@ -13,11 +13,12 @@ shows the page for each state, and hands answers to the flow.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 from collections.abc import Callable
 
-from PySide6.QtCore import QByteArray, QSettings, Qt
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFrame,
@@ -134,6 +135,17 @@ class WizardWindow(QMainWindow):
         self.tasks.busy_changed.connect(self._update_buttons)
         self._restore_geometry()
         self.show_flow(self.flow)
+        self._warming: asyncio.Task[None] | None = None
+        QTimer.singleShot(0, self._warm_up)
+
+    def _warm_up(self) -> None:
+        """Read catalogs and the trust store in a worker thread while the person types (not
+        shown as busy: it is the window's own preparation, and harmless to abandon)."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no asyncio loop runs with this window (some tests)
+            return
+        self._warming = loop.create_task(self.page_context.services.warm_up())
 
     # -- layout --------------------------------------------------------------------------------
 
@@ -400,11 +412,14 @@ class WizardWindow(QMainWindow):
         clicked = box.clickedButton()
         return clicked is not None and box.buttonRole(clicked) == box.buttonRole(stop)
 
+    def _close_when_saved(self) -> None:
+        self.close()
+
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.tasks.finishing:  # saving: close once it is done, never half-way
             event.ignore()
             self._closing_confirmed = True
-            self.tasks.when_idle(self.close)
+            self.tasks.when_idle(self._close_when_saved)
             return
         if not self._confirm_close():
             event.ignore()
@@ -412,6 +427,8 @@ class WizardWindow(QMainWindow):
         if self._current is not None:
             self._current.leave()
         self.tasks.cancel_all()
+        if self._warming is not None:
+            self._warming.cancel()
         self.vault.clear()
         self.settings.setValue(GEOMETRY_SETTING, self.saveGeometry())
         super().closeEvent(event)

@@ -25,6 +25,17 @@ from app.ui.wizard.vault import SecretVault
 from tests.world.ca import TestCA
 
 
+@pytest.fixture(autouse=True)
+def _english_to_begin_with(qapp: QApplication) -> Iterator[None]:
+    """Translators are the application's: a test that showed Japanese must not leave them
+    installed for the next one."""
+    from app.ui.wizard import i18n
+
+    i18n.install("en")
+    yield
+    i18n.install("en")
+
+
 @pytest.fixture
 def qt_loop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
     """qasync's event loop, running while Qt's runs (qtbot.wait, waitUntil, waitSignal); put

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import (
     QAbstractButton,
@@ -32,6 +33,7 @@ from app.core.flow import Flow, FlowContext, Step, WizardState
 from app.core.flow.services import WizardServices
 from app.core.model import EmailAddress, Protocol
 from app.core.texts import Language
+from app.ui.wizard.page import is_dark, problem_colour
 from app.ui.wizard.window import WizardWindow
 from tests.unit.test_flow import EXPECTED_STEPS, WALKS
 
@@ -272,4 +274,61 @@ def test_every_control_of_every_page_has_an_accessible_name(
                 name = widget.text().replace("&", "")  # what screen readers read for these
             if not name.strip():
                 unnamed.append(f"{step.value}: {type(widget).__name__} {widget.objectName()!r}")
+        if language == "ja":  # the window's own words are Japanese on every page
+            for widget in (window.next_button, window.cancel_button, window.back_button):
+                if widget.isVisible():
+                    assert not widget.text().isascii(), f"{step.value}: {widget.text()!r}"
     assert unnamed == []
+
+
+def _dark_palette() -> QPalette:
+    palette = QPalette()
+    roles = QPalette.ColorRole
+    for role, colour in (
+        (roles.Window, "#202124"),
+        (roles.WindowText, "#e8eaed"),
+        (roles.Base, "#2b2c2f"),
+        (roles.AlternateBase, "#26272a"),
+        (roles.Text, "#e8eaed"),
+        (roles.Button, "#303134"),
+        (roles.ButtonText, "#e8eaed"),
+        (roles.Highlight, "#8ab4f8"),
+        (roles.HighlightedText, "#202124"),
+        (roles.Link, "#8ab4f8"),
+        (roles.PlaceholderText, "#9aa0a6"),
+    ):
+        palette.setColor(role, QColor(colour))
+    return palette
+
+
+def test_every_page_in_a_dark_palette(
+    make_window: Callable[..., WizardWindow],
+    wizard_services: WizardServices,
+    qapp: QApplication,
+    qtbot: QtBot,
+    artifacts_dir: Path,
+) -> None:
+    """Screenshots of every page in a dark palette (to look at), and the window's own colours
+    follow it: problems are drawn in a red that reads on dark, never the light theme's."""
+    style, palette = qapp.style().name(), qapp.palette()
+    folder = artifacts_dir / "wizard-dark"
+    folder.mkdir(parents=True, exist_ok=True)
+    qapp.setStyle("Fusion")
+    qapp.setPalette(_dark_palette())
+    try:
+        window = make_window(WaitingServices(wizard_services))
+        QTest.keyClicks(window.page.findChild(QLineEdit, "address"), "taro@@example")  # type: ignore[arg-type]
+        window.next_button.click()
+        problem = window.page.findChild(QLabel, "addressProblem")
+        assert problem is not None and problem.isVisible()
+        assert problem_colour(problem) == problem_colour(problem, warning=False)
+        assert is_dark(problem) and "#ff8a80" in problem.styleSheet()
+        window.grab().save(str(folder / "00-welcome-problem.png"))
+        for index, (step, flow) in enumerate(sorted(_states_for_every_step().items()), 1):
+            window.show_flow(flow)
+            qtbot.wait(20)
+            assert window.title.palette().color(QPalette.ColorRole.WindowText).lightness() > 128
+            assert window.grab().save(str(folder / f"{index:02d}-{step.value}.png"))
+    finally:
+        qapp.setPalette(palette)
+        qapp.setStyle(style)

@@ -187,7 +187,7 @@ class ICloudPanel(QWidget):
             QWidget.setTabOrder(first, second)
         self.setFocusProxy(self.password)
         self._show_app_name(None)
-        self._show_host(QUrl(account_url), secure=None)
+        self._show_host(QUrl(self.account_url), secure=None)
 
     # -- building ------------------------------------------------------------------------------
 
