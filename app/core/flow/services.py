@@ -22,7 +22,7 @@ from app.core.flow.state import MailApp, SignInKind, WizardState
 from app.core.model import AuthKind, EmailAddress, Protocol
 from app.core.net import Network, NetworkOptions
 from app.core.profiles.secrets import SecretPurpose, delete_secret, store_secret
-from app.core.profiles.store import AccountState, AccountStore, SavedAccount
+from app.core.profiles.store import AccountState, AccountStore, SavedAccount, state_after
 from app.core.texts import Language
 
 if TYPE_CHECKING:
@@ -72,20 +72,6 @@ def check_targets(state: WizardState, secret: Secret | None) -> list[CheckTarget
         username=username or None,
         dav_username=apple or None,
     )
-
-
-def _microsoft(state: WizardState) -> bool:
-    return rules.sign_in_kind(state) is SignInKind.MICROSOFT
-
-
-def _state_after(verified: VerifyResult | None, *, signed_in: bool) -> AccountState:
-    """Verified only when every check passed while signing in; checks made without signing in
-    (an app that signs in by itself) leave the account unverified."""
-    if verified is None:
-        return AccountState.UNVERIFIED
-    if not verified.ok:
-        return AccountState.FAILING
-    return AccountState.VERIFIED if signed_in else AccountState.UNVERIFIED
 
 
 @dataclass
@@ -217,6 +203,11 @@ class WizardServices:
             )
         apple = state.sign_in.apple_account.strip() if state.sign_in is not None else ""
         verified = state.verify
+        checked, codes = (
+            (AccountState.UNVERIFIED, ())
+            if verified is None
+            else state_after(verified, sign_in_expected=config.auth is not AuthKind.NONE)
+        )
         return SavedAccount(
             address=str(state.address),
             config=config,
@@ -224,9 +215,22 @@ class WizardServices:
             dav_username=apple or None,
             client=None if state.app is None else _CLIENT[state.app],
             secrets=(SecretPurpose.ACCOUNT.value,) if with_secret else (),
-            state=_state_after(verified, signed_in=with_secret or _microsoft(state)),
-            findings=() if verified is None else tuple(f.code for f in verified.findings),
+            state=checked,  # (checked without signing in, for an app that signs in by itself:
+            findings=codes,  # unverified, as nothing proved the credentials)
         )
+
+    async def record_check(self, address: str, result: VerifyResult) -> SavedAccount | None:
+        """Record a re-check of a saved account (helpdesk mode) in the store: its state and
+        problems, as ``mailsetup accounts verify`` does. None when no account is saved."""
+
+        def record() -> SavedAccount | None:
+            account = self.store.get(address)
+            if account is None or not result.checks:
+                return None
+            state, codes = state_after(result, sign_in_expected=account.auth is not AuthKind.NONE)
+            return self.store.update_state(address, state, codes)
+
+        return await asyncio.to_thread(record)
 
     async def save(self, state: WizardState, secret: Secret | None) -> str:
         """Save the state's account: the secret to the keyring first, then the account (never

@@ -23,6 +23,7 @@ from app.core.config.orgsettings import SupportSettings
 from app.core.flow import (
     FlowContext,
     MailApp,
+    Platform,
     SaveDone,
     SignInAnswer,
     SignInKind,
@@ -204,6 +205,28 @@ def test_a_settings_file_for_classic_outlook_is_written_without_the_password(
     content = target.read_bytes().decode("utf-16")  # Outlook reads .prf files as UTF-16
     assert "imap.mailbox.org" in content and PASSWORD not in content
     assert str(target) in page.export_status.text()
+
+
+@pytest.mark.parametrize("platform", [Platform.MACOS, Platform.WINDOWS])
+def test_on_a_mac_the_apple_profile_is_opened_for_system_settings_to_offer(
+    platform: Platform, page_context: PageContext, show_page: ShowPage, tmp_path: Path
+) -> None:
+    page_context.flow_context = replace(page_context.flow_context, platform=platform)
+    state = replace(_password_state(page_context), app=MailApp.APPLE_MAIL)
+    page = show_page(SavePage, state)
+    assert isinstance(page, SavePage)
+    target = tmp_path / "account.mobileconfig"
+    page.choose_file = lambda _parent, _suggested, _filter: str(target)
+    page.export_button.click()
+    assert b"imap.mailbox.org" in target.read_bytes()
+    assert PASSWORD.encode() not in target.read_bytes()
+    shown = page.export_status.text()
+    assert "Device Management" in shown  # where to click, on every system
+    if platform is Platform.MACOS:
+        assert page_context.opened == [target.as_uri()]
+        assert "System Settings now offers the profile." in shown
+    else:
+        assert page_context.opened == []
 
 
 # -- done ----------------------------------------------------------------------------------------

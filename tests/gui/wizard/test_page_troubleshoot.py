@@ -35,7 +35,7 @@ from app.core.flow.services import WizardServices
 from app.core.model import AccountConfig, Endpoint, Protocol, Provenance, Security, Trust
 from app.core.net import parse_dns_server
 from app.core.profiles.secrets import SecretPurpose, store_secret
-from app.core.profiles.store import SavedAccount
+from app.core.profiles.store import AccountStore, SavedAccount
 from app.core.texts import Text, render
 from app.ui.wizard.page import PageContext, WizardPage
 from app.ui.wizard.pages import troubleshoot
@@ -269,6 +269,11 @@ def test_running_as_root_warns_that_another_users_keyring_is_seen(
 # --- results ------------------------------------------------------------------------------------
 
 
+def _saved_state(store: AccountStore, address: str) -> str | None:
+    saved = store.get(address)
+    return None if saved is None else saved.state.value
+
+
 def test_a_password_changed_on_the_server_shows_the_credentials_finding_with_its_fix(
     show_page: ShowPage,
     qtbot: QtBot,
@@ -298,6 +303,11 @@ def test_a_password_changed_on_the_server_shows_the_credentials_finding_with_its
     shown = _all_shown_text(page)
     assert all(form not in shown for form in _secret_forms(PASSWORD))
     screenshots(page, "broken")
+    # the re-check is recorded: the saved accounts list shows the account failing, and why
+    store = page.context.services.store
+    qtbot.waitUntil(lambda: _saved_state(store, world_account) == "failing", timeout=5000)
+    saved = store.get(world_account)
+    assert saved is not None and code in saved.findings
 
 
 def test_a_working_account_shows_all_good(
@@ -323,6 +333,8 @@ def test_a_working_account_shows_all_good(
         button = page.findChild(QPushButton, name)
         assert button is not None and button.isVisible(), name
     screenshots(page, "healthy")
+    store = page.context.services.store
+    qtbot.waitUntil(lambda: _saved_state(store, world_account) == "verified", timeout=5000)
     _child(page, QPushButton, "changeAnswers").click()
     assert page.ask_view.isVisible() and page.account.currentText() == world_account
 

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication
+from PySide6.QtCore import QCoreApplication, QUrl
 from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
@@ -33,6 +33,7 @@ from app.core.errors import SetupError
 from app.core.flow import (
     Answer,
     MailApp,
+    Platform,
     SaveDone,
     SignInKind,
     Step,
@@ -477,6 +478,14 @@ class SavePage(WizardPage):
             self._export_said(text)
             return
         said = [self.tr("Saved to %1.").replace("%1", str(target))]
+        if (
+            target.suffix == ".mobileconfig"
+            and self.context.flow_context.platform is Platform.MACOS
+        ):
+            # Opening the profile hands it to System Settings, which then offers to install it
+            # (the instructions below say where: Device Management, or Profiles).
+            self.context.open_url(QUrl.fromLocalFile(str(target)).toString())
+            said.append(self.tr("System Settings now offers the profile."))
         said += [self.core_text(step) for step in made.instructions]
         self._export_said(" ".join(said))
 

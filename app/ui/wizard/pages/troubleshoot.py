@@ -591,6 +591,13 @@ class TroubleshootPage(WizardPage):
         self.diagnosis = diagnosis
         self._secret_ref = ref
         self._show_results(diagnosis, note)
+        if diagnosis.saved is not None and diagnosis.verification is not None:
+            # a saved account was checked again: its state in the list says so from now on
+            services = self.context.services
+            self.context.tasks.start(
+                services.record_check(diagnosis.address, diagnosis.verification),
+                cancellable=False,
+            )
 
     def _show_stopped(self, text: str) -> None:
         _say(self.status, text)
