@@ -1726,6 +1726,10 @@
         <source>Saved to %1.</source>
         <translation>%1 に保存しました。</translation>
     </message>
+    <message>
+        <source>System Settings now offers the profile.</source>
+        <translation>「システム設定」にプロファイルが表示されます。</translation>
+    </message>
 </context>
 <context>
     <name>SettingsPage</name>
