@@ -1,7 +1,8 @@
 """Helpdesk mode against the test world: ``mailsetup diagnose`` and the core ``diagnose`` on a
 healthy account and on one of each broken kind (wrong password, SMTP AUTH disabled, intercepted
 TLS, a wrong clock, a DNS failure, drifted saved settings, a Thunderbird profile with the wrong
-authentication method), with and without the password; and the report (.zip with HTML, JSON and
+authentication method, an iCloud app-specific password revoked by an Apple Account password
+change), with and without the password; and the report (.zip with HTML, JSON and
 the log) holds no secret."""
 
 from __future__ import annotations
@@ -567,3 +568,79 @@ def test_the_diagnosis_is_whole_in_japanese(
     assert "This report in English" not in page and "このレポートの英語版" in page
     assert "Healthy: every check passed." in page  # English available for the helpdesk
     assert "正常です" in summary_text(result, "ja")
+
+
+# -- an iCloud app-specific password revoked -------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def icloud_world(world_dir: Path, test_ca: TestCA, idp: Any) -> Iterator[tuple[Any, Any]]:
+    """Dovecot and the SMTP server answering as iCloud's mail hosts (their certificate names
+    imap.mail.me.com and smtp.mail.me.com), reached through --resolve entries."""
+    from tests.world.dovecot import MAIL_HOST, DovecotServer
+    from tests.world.fixtures_base import record_startup
+    from tests.world.smtp import SubmissionServer
+
+    cert = test_ca.issue(("imap.mail.me.com", "smtp.mail.me.com", MAIL_HOST), label="icloud")
+    introspection = idp.introspection_url_for("https://outlook.office.com")
+    dovecot = DovecotServer(world_dir / "dovecot-icloud", cert, test_ca.cert_path, introspection)
+    record_startup("dovecot-icloud", dovecot.start())
+    smtp = SubmissionServer(
+        world_dir / "smtp-icloud", cert, test_ca.cert_path, introspection, mailstore=dovecot
+    )
+    try:
+        record_startup("smtp-icloud", smtp.start())
+        yield dovecot, smtp
+    finally:
+        smtp.stop()
+        dovecot.stop()
+
+
+def test_a_revoked_icloud_app_password_says_apple_revoked_it(
+    icloud_world: tuple[Any, Any], test_ca: TestCA, dns: DNSServer
+) -> None:
+    from tests.world.dovecot import MAIL_HOST
+
+    dovecot, smtp = icloud_world
+    local = f"diag{time.monotonic_ns()}"
+    address = f"{local}@icloud.com"
+    # the app password in use was revoked (the Apple Account password was changed): the
+    # servers now know only a new one
+    for user in (local, address):
+        dovecot.add_user(user, "wxyz-wxyz-wxyz-wxyz")
+    net = _world_net(
+        test_ca,
+        dns,
+        f"imap.mail.me.com:993:{MAIL_HOST}:{dovecot.imap_tls_port}",
+        f"smtp.mail.me.com:587:{MAIL_HOST}:{smtp.starttls_port}",
+    )
+    icloud = AccountConfig(
+        incoming=Endpoint(Protocol.IMAP, "imap.mail.me.com", 993, Security.TLS, username=local),
+        outgoing=Endpoint(
+            Protocol.SMTP, "smtp.mail.me.com", 587, Security.STARTTLS, username=address
+        ),
+        provenance=Provenance("catalog", Trust.HIGH, over_https=True),
+        provider_id="icloud",
+    )
+    options = DiagnoseOptions(
+        symptom="apple-password-changed",
+        settings=icloud,
+        secret=Secret(APP_PASSWORD),
+        keyring=False,
+        thunderbird=(),
+        facts=FACTS,
+    )
+    diagnosis = arun(diagnose(address, net, options))
+    found = [f.code for f in diagnosis.findings]
+    assert "imap.icloud.app-password-needed" in found, found
+    assert "apple.app-passwords-revoked" in found, found
+    assert diagnosis.verdict.value == "broken"
+    # the same refusal without the password given cannot say that a password was revoked
+    unknown = arun(diagnose(address, net, replace_options(options, secret=None)))
+    assert "apple.app-passwords-revoked" not in [f.code for f in unknown.findings]
+
+
+def replace_options(options: DiagnoseOptions, **changes: Any) -> DiagnoseOptions:
+    import dataclasses
+
+    return dataclasses.replace(options, **changes)

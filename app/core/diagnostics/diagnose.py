@@ -572,6 +572,14 @@ class _Timeline:
         )
 
 
+#: The findings of iCloud refusing a password (mail, calendars and contacts).
+_ICLOUD_REFUSED = frozenset({"imap.icloud.app-password-needed", "dav.auth.icloud"})
+
+
+def _icloud_refused(findings: Sequence[Finding]) -> bool:
+    return any(finding.code in _ICLOUD_REFUSED for finding in findings)
+
+
 async def diagnose(
     address: str | EmailAddress,
     net: Network,
@@ -686,6 +694,12 @@ async def diagnose(
             findings.extend(check.findings)
             if check.finding is not None:
                 findings.append(check.finding)
+    if credentials_given and _icloud_refused(findings):
+        # An app-specific password that iCloud refuses was almost always revoked: Apple revokes
+        # every one of them when the Apple Account password is changed or reset.
+        findings.append(
+            knowledge.finding("apple.app-passwords-revoked", checked=Text("diagnose.check.sign-in"))
+        )
     if config is not None and not credentials_given and not used_token:
         findings.append(
             knowledge.finding("diagnose.credential-free", checked=Text("diagnose.check.settings"))
