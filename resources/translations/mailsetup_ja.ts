@@ -1699,10 +1699,6 @@
         <translation>何も保存されていません。</translation>
     </message>
     <message>
-        <source>What to do: %1</source>
-        <translation>対処方法: %1</translation>
-    </message>
-    <message>
         <source>Nothing was saved: something went wrong in this program. Press Save to try again; if it happens again, ask your helpdesk.</source>
         <translation>このプログラムで問題が発生したため、何も保存されていません。「保存」を押して、もう一度お試しください。再び起きる場合は、ヘルプデスクにお問い合わせください。</translation>
     </message>
@@ -2025,6 +2021,10 @@
     <message>
         <source>Continue</source>
         <translation>続ける</translation>
+    </message>
+    <message>
+        <source>What to do: %1</source>
+        <translation>対処方法: %1</translation>
     </message>
 </context>
 <context>

@@ -24,6 +24,7 @@ from PySide6.QtCore import QCoreApplication, Qt, Signal
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 
+from app.core.errors import SetupError
 from app.core.flow import Answer, FlowContext, Problem, Step, WizardState
 from app.core.flow.services import WizardServices
 from app.core.texts import Language, Text, render
@@ -106,6 +107,17 @@ class WizardPage(QWidget):
     def problem_text(self, problem: Problem) -> str:
         return render(problem.text, self.language)
 
+    def error_text(self, first: str, error: SetupError) -> str:
+        """``first`` (what it meant: "Nothing was saved."), then the error, its cause and what
+        to do, one per line."""
+        parts = [first, error.render(self.language)]
+        if error.cause is not None and error.cause != error.message:
+            parts.append(self.core_text(error.cause))
+        if error.fix is not None:
+            what = QCoreApplication.translate("WizardPage", "What to do: %1")
+            parts.append(what.replace("%1", self.core_text(error.fix)))
+        return "\n".join(parts)
+
 
 def wrapped(text: str = "", parent: QWidget | None = None, *, name: str = "") -> QLabel:
     """A label that wraps, selectable, with links opening outside."""
@@ -115,6 +127,18 @@ def wrapped(text: str = "", parent: QWidget | None = None, *, name: str = "") ->
     label.setOpenExternalLinks(True)  # (word wrap keeps Qt's height-for-width size policy)
     if name:
         label.setObjectName(name)
+    return label
+
+
+def wrapped_to_fit(text: str = "", parent: QWidget | None = None, *, name: str = "") -> QLabel:
+    """A wrapping label as tall as its text needs at the width it gets, for long pages in the
+    window's scroll area (which lays pages out by height for width): a wrapped label's own
+    minimum height is that of one word per line, which would make such a page far too tall."""
+    label = wrapped(text, parent, name=name)
+    policy = label.sizePolicy()
+    policy.setHeightForWidth(True)
+    label.setSizePolicy(policy)
+    label.setMinimumHeight(1)
     return label
 
 

@@ -461,12 +461,7 @@ class CheckingPage(WizardPage):
             if row.status is RowStatus.RUNNING:
                 row.show_status(RowStatus.STOPPED, self.tr("Not checked."))
         if isinstance(error, SetupError):
-            parts = [self.tr("The check could not run."), error.render(self.language)]
-            if error.cause is not None and error.cause != error.message:
-                parts.append(self.core_text(error.cause))
-            if error.fix is not None:
-                parts.append(self.tr("What to do: %1").replace("%1", self.core_text(error.fix)))
-            text = "\n".join(parts)
+            text = self.error_text(self.tr("The check could not run."), error)
         else:
             text = self.tr(
                 "The check could not run because of an error in this program. Press Try again; "

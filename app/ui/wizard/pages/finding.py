@@ -47,26 +47,12 @@ from app.core.flow import (
 from app.core.model import AccountConfig, AuthKind, Endpoint, Outcome, Security, Trust
 from app.core.resources import resource_path
 from app.ui.wizard.page import PageContext, WizardPage, problem_label, show_problem
-from app.ui.wizard.page import wrapped as _wrapped
+from app.ui.wizard.page import wrapped_to_fit as wrapped
 
 _log = logging.getLogger(__name__)
 
 #: The size of the provider's badge, in device-independent pixels.
 BADGE_SIZE = 44
-
-
-def wrapped(text: str = "", parent: QWidget | None = None, *, name: str = "") -> QLabel:
-    """The page's wrapping label, as tall as its text needs at the width it gets. The size
-    policy ``page.wrapped`` sets drops the height-for-width flag QLabel sets for wrapped text
-    (layouts then reserve the height of a narrow guess, leaving gaps), and a wrapped label's
-    minimum height is that of one word per line, which makes the page far taller than it is in
-    the window's scroll area (which lays pages out by height for width)."""
-    label = _wrapped(text, parent, name=name)
-    policy = label.sizePolicy()
-    policy.setHeightForWidth(True)
-    label.setSizePolicy(policy)
-    label.setMinimumHeight(1)
-    return label
 
 
 class RowState(Enum):

@@ -402,12 +402,7 @@ class SavePage(WizardPage):
 
     def _show_error(self, error: BaseException) -> None:
         if isinstance(error, SetupError):
-            parts = [self.tr("Nothing was saved."), error.render(self.language)]
-            if error.cause is not None and error.cause != error.message:
-                parts.append(self.core_text(error.cause))
-            if error.fix is not None:
-                parts.append(self.tr("What to do: %1").replace("%1", self.core_text(error.fix)))
-            text = "\n".join(parts)
+            text = self.error_text(self.tr("Nothing was saved."), error)
         else:
             text = self.tr(
                 "Nothing was saved: something went wrong in this program. Press Save to try "
