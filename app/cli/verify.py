@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from dataclasses import replace
 from typing import TextIO
 
 from app.cli import configuration
@@ -20,7 +19,6 @@ from app.cli.netargs import add_network_arguments
 from app.cli.output import print_error, print_json
 from app.cli.servers import add_server_arguments, parse_server
 from app.cli.signin import no_client_id_error
-from app.core.auth.microsoft import IMAP_SCOPE, POP_SCOPE, SMTP_SCOPE
 from app.core.checks.base import CheckTarget, CredentialKind, Credentials, Secret
 from app.core.checks.runner import VerifyOptions, VerifyResult, verify
 from app.core.config import Config
@@ -197,14 +195,6 @@ def _wants_microsoft(
     return secret is None and config is not None and config.auth is AuthKind.OAUTH2_MICROSOFT
 
 
-# The token scope each mail protocol signs in with (one resource per token request).
-_SCOPES: dict[Protocol, str] = {
-    Protocol.IMAP: IMAP_SCOPE,
-    Protocol.POP3: POP_SCOPE,
-    Protocol.SMTP: SMTP_SCOPE,
-}
-
-
 async def _with_microsoft_tokens(
     targets: list[CheckTarget],
     address: str,
@@ -226,15 +216,9 @@ async def _with_microsoft_tokens(
     service = MicrosoftSignIn(settings.microsoft, net, store)
     if not required and not any(a.address == address for a in await service.accounts()):
         return targets
-    updated: list[CheckTarget] = []
-    for target in targets:
-        scope = _SCOPES.get(target.protocol)
-        if scope is None:  # calendars and contacts: Microsoft offers no CalDAV/CardDAV
-            updated.append(target)
-            continue
-        credentials = await service.oauth_credentials(address, [scope])
-        updated.append(replace(target, credentials=credentials))
-    return updated
+    from app.core.flow.services import with_microsoft_tokens
+
+    return await with_microsoft_tokens(service, address, targets)
 
 
 def print_summary(result: VerifyResult, language: Language, out: TextIO) -> None:

@@ -8,7 +8,7 @@ file lock run in a worker thread), so the window's event loop never waits on it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +28,13 @@ from app.core.texts import Language
 if TYPE_CHECKING:
     from app.core.auth.microsoft import MicrosoftSignIn
 
-__all__ = ["WizardServices", "check_targets", "defaults_config", "microsoft_scopes"]
+__all__ = [
+    "WizardServices",
+    "check_targets",
+    "defaults_config",
+    "microsoft_scopes",
+    "with_microsoft_tokens",
+]
 
 #: ``client`` of a saved account for each app (what exporters and ``accounts list`` show).
 _CLIENT: dict[MailApp, str] = {
@@ -45,6 +51,24 @@ def microsoft_scopes() -> dict[Protocol, str]:
     from app.core.auth.microsoft import IMAP_SCOPE, POP_SCOPE, SMTP_SCOPE
 
     return {Protocol.IMAP: IMAP_SCOPE, Protocol.POP3: POP_SCOPE, Protocol.SMTP: SMTP_SCOPE}
+
+
+async def with_microsoft_tokens(
+    service: MicrosoftSignIn, account: str, targets: Sequence[CheckTarget]
+) -> list[CheckTarget]:
+    """``targets`` with the Microsoft sign-in's access tokens for ``account`` (refreshed
+    silently; one token request per resource) on the mail servers; calendars and contacts as
+    they were (Microsoft offers no CalDAV or CardDAV). Raises the sign-in's SetupError."""
+    scopes = microsoft_scopes()
+    updated: list[CheckTarget] = []
+    for target in targets:
+        scope = scopes.get(target.protocol)
+        if scope is None:
+            updated.append(target)
+            continue
+        credentials = await service.oauth_credentials(account, [scope])
+        updated.append(replace(target, credentials=credentials))
+    return updated
 
 
 def defaults_config() -> Config:
@@ -169,16 +193,7 @@ class WizardServices:
         if kind is SignInKind.MICROSOFT and state.sign_in is not None:
             service = await self.microsoft()
             account = state.sign_in.signed_in_as or address
-            scopes = microsoft_scopes()
-            updated: list[CheckTarget] = []
-            for target in targets:
-                scope = scopes.get(target.protocol)
-                if scope is None:
-                    updated.append(target)
-                    continue
-                credentials = await service.oauth_credentials(account, [scope])
-                updated.append(replace(target, credentials=credentials))
-            targets = updated
+            targets = await with_microsoft_tokens(service, account, targets)
         return await verify(
             address,
             targets,

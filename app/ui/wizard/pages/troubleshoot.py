@@ -26,7 +26,6 @@ import asyncio
 import datetime as dt
 import logging
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Final, TypeAlias
 
@@ -67,7 +66,7 @@ from app.core.diagnostics.redact import install_redaction, redact
 from app.core.diagnostics.symptoms import DEFAULT_SYMPTOM, Symptom, symptoms
 from app.core.errors import InvalidAddressError, SetupError
 from app.core.flow import SecretRef, Step, WizardState
-from app.core.flow.services import microsoft_scopes
+from app.core.flow.services import with_microsoft_tokens
 from app.core.model import AccountConfig, AuthKind, EmailAddress, Finding, Fixer, Outcome
 from app.core.profiles.secrets import SecretPurpose, load_secret
 from app.core.profiles.store import SavedAccount, account_key
@@ -821,16 +820,7 @@ def _microsoft_tokens(context: PageContext, address: str) -> TargetsHook:
         wanted = address.casefold()
         if not any(a.address.casefold() == wanted for a in await service.accounts()):
             return targets
-        scopes = microsoft_scopes()
-        updated: list[CheckTarget] = []
-        for target in targets:
-            scope = scopes.get(target.protocol)
-            if scope is None:  # calendars and contacts: Microsoft offers no CalDAV/CardDAV
-                updated.append(target)
-                continue
-            credentials = await service.oauth_credentials(address, [scope])
-            updated.append(replace(target, credentials=credentials))
-        return updated
+        return await with_microsoft_tokens(service, address, targets)
 
     return with_tokens
 
