@@ -644,3 +644,21 @@ def replace_options(options: DiagnoseOptions, **changes: Any) -> DiagnoseOptions
     import dataclasses
 
     return dataclasses.replace(options, **changes)
+
+
+def test_classic_outlook_set_up_with_imap_for_a_microsoft_365_mailbox() -> None:
+    """Helpdesk mode reads classic Outlook's profiles (here a recorded Windows registry) and
+    says that a Microsoft 365 mailbox set up as IMAP needs an Exchange account instead."""
+    from app.core.clients import HiveRegistry
+
+    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "outlook"
+    registry = HiveRegistry.from_json(
+        json.loads((fixture / "windows_outlook_profiles.json").read_text(encoding="utf-8"))
+    )
+    options = DiagnoseOptions(keyring=False, thunderbird=(), outlook=registry, facts=FACTS)
+    net = Network(NetworkOptions(offline=True))
+    diagnosis = arun(diagnose("hanako@contoso.example", net, options))
+    assert "outlook.needs-exchange-account" in [f.code for f in diagnosis.findings]
+    shown = diagnosis.to_dict()["outlook"]
+    assert isinstance(shown, list) and {a["kind"] for a in shown} >= {"imap", "exchange"}
+    assert "SENTINEL" not in json.dumps(diagnosis.to_dict())

@@ -26,6 +26,7 @@ import binascii
 import datetime as dt
 import json
 import logging
+import sys
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -113,8 +114,9 @@ class DiagnoseOptions:
     credentials to the targets (the cached Microsoft sign-in); ``accounts``: the saved
     accounts (an ``AccountStore``; None: none looked at); ``token_store``: opens the Microsoft
     token cache (None: not looked at); ``keyring``: look at the keyring; ``thunderbird``:
-    the profiles to inspect (None: this computer's); ``facts``/``now``: replace this computer's
-    (tests)."""
+    the profiles to inspect (None: this computer's); ``outlook``: the Windows registry whose
+    classic Outlook profiles to inspect (a ``HiveRegistry``; None: this computer's on Windows,
+    none elsewhere); ``facts``/``now``: replace this computer's (tests)."""
 
     symptom: str | None = None
     settings: AccountConfig | None = None
@@ -129,6 +131,7 @@ class DiagnoseOptions:
     keyring: bool = True
     keyring_backend: Any = None
     thunderbird: Sequence[Any] | None = None
+    outlook: Any = None
     facts: HostFacts | None = None
     now: Callable[[], dt.datetime] | None = None
 
@@ -156,6 +159,7 @@ class Diagnosis:
     started_at: str
     elapsed_ms: int
     timeline: tuple[Mapping[str, object], ...] = field(default=())
+    outlook: tuple[Mapping[str, object], ...] = field(default=())
 
     @property
     def healthy(self) -> bool:
@@ -194,6 +198,7 @@ class Diagnosis:
                 "keyring": None if self.keyring is None else dict(self.keyring),
                 "sign_in": None if self.sign_in is None else dict(self.sign_in),
                 "thunderbird": [dict(item) for item in self.thunderbird],
+                "outlook": [dict(item) for item in self.outlook],
                 "timeline": [dict(item) for item in self.timeline],
                 "started_at": self.started_at,
                 "diagnose_ms": self.elapsed_ms,
@@ -572,6 +577,23 @@ class _Timeline:
         )
 
 
+def _inspect_outlook(
+    registry: Any, mailbox: str, expected: AccountConfig | None
+) -> tuple[list[dict[str, object]], list[Finding]]:
+    """Classic Outlook's accounts for ``mailbox`` and what is wrong with them (Windows, or a
+    given registry); nothing where there is no Windows registry."""
+    from app.core.clients.outlook_accounts import outlook_accounts
+    from app.core.diagnostics.outlook_check import inspect_outlook
+
+    if registry is None:
+        if sys.platform != "win32":
+            return [], []
+        from app.core.clients import WinregHiveRegistry
+
+        registry = WinregHiveRegistry()
+    return inspect_outlook(outlook_accounts(registry), mailbox, expected)
+
+
 #: The findings of iCloud refusing a password (mail, calendars and contacts).
 _ICLOUD_REFUSED = frozenset({"imap.icloud.app-password-needed", "dav.auth.icloud"})
 
@@ -758,6 +780,14 @@ async def diagnose(
     findings.extend(tb_findings)
     timeline.mark("thunderbird", since, f"{len(profiles)} profiles")
 
+    since = time.monotonic()
+    outlook, outlook_findings = await asyncio.to_thread(
+        _inspect_outlook, options.outlook, mailbox, expected
+    )
+    findings.extend(outlook_findings)
+    if outlook_findings or outlook:
+        timeline.mark("outlook", since, f"{len(outlook)} accounts")
+
     findings.extend(environment.findings)
     ordered = order_findings(_unique(findings), chosen)
     if verification is not None:
@@ -778,6 +808,7 @@ async def diagnose(
         keyring=keyring_state,
         sign_in=sign_in,
         thunderbird=tuple(thunderbird),
+        outlook=tuple(outlook),
         environment=environment,
         started_at=started_at,
         elapsed_ms=round((time.monotonic() - timeline.started) * 1000),
