@@ -160,6 +160,7 @@ class Diagnosis:
     elapsed_ms: int
     timeline: tuple[Mapping[str, object], ...] = field(default=())
     outlook: tuple[Mapping[str, object], ...] = field(default=())
+    exchange: Mapping[str, object] | None = None
 
     @property
     def healthy(self) -> bool:
@@ -199,6 +200,7 @@ class Diagnosis:
                 "sign_in": None if self.sign_in is None else dict(self.sign_in),
                 "thunderbird": [dict(item) for item in self.thunderbird],
                 "outlook": [dict(item) for item in self.outlook],
+                "exchange": None if self.exchange is None else dict(self.exchange),
                 "timeline": [dict(item) for item in self.timeline],
                 "started_at": self.started_at,
                 "diagnose_ms": self.elapsed_ms,
@@ -577,6 +579,21 @@ class _Timeline:
         )
 
 
+async def _exchange_job(
+    address: EmailAddress, net: Network, config: AccountConfig | None
+) -> tuple[Mapping[str, object] | None, list[Finding]]:
+    """For a mailbox on Exchange Server signing in through Microsoft (hybrid): whether its
+    Autodiscover and ActiveSync answer without pre-authentication and with the Bearer
+    challenge Outlook mobile needs. Exchange Online's own hosts are not asked (nothing there
+    for an organisation to get wrong); nothing else is Exchange's business."""
+    if config is None or config.auth is not AuthKind.EXCHANGE_HYBRID:
+        return None, []
+    from app.core.diagnostics.exchange_check import check_exchange
+
+    facts, found = await check_exchange(address, net)
+    return facts, found
+
+
 def _inspect_outlook(
     registry: Any, mailbox: str, expected: AccountConfig | None
 ) -> tuple[list[dict[str, object]], list[Finding]]:
@@ -706,7 +723,10 @@ async def diagnose(
         facts=options.facts,
         now=options.now,
     )
-    verification, environment = await asyncio.gather(verify_job, environment_job)
+    verification, environment, (exchange, exchange_findings) = await asyncio.gather(
+        verify_job, environment_job, _exchange_job(parsed, net, env_config)
+    )
+    findings.extend(exchange_findings)
     timeline.mark(
         "verify", since, None if verification is None else f"{verification.elapsed_ms} ms"
     )
@@ -809,6 +829,7 @@ async def diagnose(
         sign_in=sign_in,
         thunderbird=tuple(thunderbird),
         outlook=tuple(outlook),
+        exchange=exchange,
         environment=environment,
         started_at=started_at,
         elapsed_ms=round((time.monotonic() - timeline.started) * 1000),
