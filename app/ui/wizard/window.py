@@ -163,6 +163,25 @@ class WizardWindow(QMainWindow):
         side = QVBoxLayout(self.sidebar)
         side.setContentsMargins(20, 24, 20, 24)
         side.setSpacing(10)
+        self.logo = QLabel(self.sidebar)
+        self.logo.setObjectName("logo")
+        logo = self.page_context.services.config.branding.logo
+        if logo is not None:  # the organisation's logo (checked to exist when the config loads)
+            from PySide6.QtGui import QPixmap
+
+            picture = QPixmap(str(logo))
+            if not picture.isNull():
+                ratio = self.devicePixelRatioF()
+                picture = picture.scaled(
+                    int(120 * ratio),
+                    int(60 * ratio),
+                    Qt.AspectRatioMode.KeepAspectRatio,
+                    Qt.TransformationMode.SmoothTransformation,
+                )
+                picture.setDevicePixelRatio(ratio)
+                self.logo.setPixmap(picture)
+        self.logo.setVisible(self.logo.pixmap() is not None and not self.logo.pixmap().isNull())
+        side.addWidget(self.logo)
         self.stage_labels: dict[str, QLabel] = {}
         for name, _steps in _STAGES:
             label = QLabel(self.sidebar)
@@ -227,7 +246,9 @@ class WizardWindow(QMainWindow):
         self._retranslate()
 
     def _retranslate(self) -> None:
-        self.setWindowTitle(self.tr("Mail Setup Wizard"))
+        branding = self.page_context.services.config.branding
+        # the organisation's product name, if it set one (it is a name: not translated)
+        self.setWindowTitle(branding.product_name or self.tr("Mail Setup Wizard"))
         names = {
             "address": self.tr("Your address"),
             "finding": self.tr("Find settings"),

@@ -332,3 +332,27 @@ def test_every_page_in_a_dark_palette(
     finally:
         qapp.setPalette(palette)
         qapp.setStyle(style)
+
+
+def test_the_organisations_product_name_and_logo(
+    make_window: Callable[..., WizardWindow], wizard_services: WizardServices, tmp_path: Path
+) -> None:
+    """What IT sets in [branding] is what the window shows: its title and the logo above the
+    steps; without it, the program's own name and no logo."""
+    from dataclasses import replace
+
+    from PySide6.QtGui import QImage
+
+    plain = make_window(wizard_services)
+    assert plain.windowTitle() == "Mail Setup Wizard" and plain.logo.isHidden()
+    image = QImage(200, 100, QImage.Format.Format_RGB32)
+    image.fill(QColor("#0b5cad"))
+    logo = tmp_path / "contoso.png"
+    assert image.save(str(logo))
+    config = wizard_services.config.override("branding.product_name", "Contoso Mail Setup")
+    config = config.override("branding.logo", str(logo))
+    branded = make_window(replace(wizard_services, config=config))
+    assert branded.windowTitle() == "Contoso Mail Setup"
+    assert branded.logo.isVisible()
+    shown = branded.logo.pixmap()
+    assert shown.width() / shown.devicePixelRatio() == 120  # scaled to fit, shape kept
