@@ -35,6 +35,7 @@ import time
 from collections.abc import Callable, Iterable
 from enum import Enum
 from functools import cache
+from typing import Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 from PySide6.QtCore import (
@@ -323,10 +324,20 @@ def insecure_failure(url: QUrl) -> NetworkError:
 _NAV = QWebEnginePage.NavigationType
 
 
-class SignInPage(QWebEnginePage):
-    """The page: asks its window what to do with every navigation."""
+class NavigationOwner(Protocol):
+    """Whoever decides where a page may go (the sign-in window, the iCloud panel)."""
 
-    def __init__(self, profile: QWebEngineProfile, window: SignInWindow, parent: QObject) -> None:
+    def navigation_requested(
+        self, url: QUrl, navigation: QWebEnginePage.NavigationType, main_frame: bool
+    ) -> bool: ...
+
+
+class SignInPage(QWebEnginePage):
+    """The page: asks its owner what to do with every navigation."""
+
+    def __init__(
+        self, profile: QWebEngineProfile, window: NavigationOwner, parent: QObject
+    ) -> None:
         super().__init__(profile, parent)
         self._window = window
 
@@ -338,6 +349,37 @@ class SignInPage(QWebEnginePage):
     ) -> bool:
         target = url if isinstance(url, QUrl) else QUrl(url)
         return self._window.navigation_requested(target, type, isMainFrame)
+
+
+def private_page(
+    owner: NavigationOwner, language: Language, view: QWebEngineView
+) -> tuple[QWebEngineProfile, SignInPage]:
+    """A page for ``view`` on an off-the-record profile of its own: nothing is written to disk
+    (no cookies, no cache), ``Accept-Language`` follows the UI language, permissions (camera,
+    location...) and downloads are refused, plugins are off and scripts cannot open windows;
+    ``owner`` decides every navigation. The caller connects the page's signals, sets it on the
+    view, and gives the profile its parent *last*: Qt deletes children in order, and a profile
+    must outlive its pages (the page is the view's child)."""
+    profile = QWebEngineProfile()  # no storage name: off the record, kept in memory only
+    profile.setHttpAcceptLanguage(accept_language(language))
+    profile.setPersistentPermissionsPolicy(
+        QWebEngineProfile.PersistentPermissionsPolicy.AskEveryTime
+    )
+    profile.downloadRequested.connect(_refuse_download)
+    page = SignInPage(profile, owner, view)
+    settings = page.settings()
+    settings.setAttribute(QWebEngineSettings.WebAttribute.PluginsEnabled, False)
+    settings.setAttribute(QWebEngineSettings.WebAttribute.JavascriptCanOpenWindows, False)
+    page.permissionRequested.connect(_refuse_permission)
+    return profile, page
+
+
+def _refuse_permission(permission: QWebEnginePermission) -> None:
+    permission.deny()  # camera, location, notifications ...: never needed to sign in
+
+
+def _refuse_download(download: QWebEngineDownloadRequest) -> None:
+    download.cancel()
 
 
 def _padlock(size: int, ratio: float, colour: QColor) -> QPixmap:
@@ -552,27 +594,15 @@ class SignInWindow(QObject):
         self.widget.escape.activated.connect(self.cancel)
         self.widget.closing.connect(self._closing)
 
-        # The profile gets its parent last: Qt deletes children in order, and a profile must
-        # outlive its pages (the page is the view's child).
-        profile = QWebEngineProfile()  # no storage name: off the record, kept in memory only
-        profile.setHttpAcceptLanguage(accept_language(language))
-        profile.setPersistentPermissionsPolicy(
-            QWebEngineProfile.PersistentPermissionsPolicy.AskEveryTime
-        )
-        profile.downloadRequested.connect(self._refuse_download)
+        profile, self.page = private_page(self, language, self.view)
         self.profile = profile
-        self.page = SignInPage(profile, self, self.view)
-        settings = self.page.settings()
-        settings.setAttribute(QWebEngineSettings.WebAttribute.PluginsEnabled, False)
-        settings.setAttribute(QWebEngineSettings.WebAttribute.JavascriptCanOpenWindows, False)
         self.page.certificateError.connect(self._certificate_error)
         self.page.loadingChanged.connect(self._loading_changed)
         self.page.loadProgress.connect(self.widget.show_progress)
         self.page.urlChanged.connect(self._url_changed)
         self.page.newWindowRequested.connect(self._new_window)
-        self.page.permissionRequested.connect(self._refuse_permission)
         self.view.setPage(self.page)
-        profile.setParent(self.widget)
+        profile.setParent(self.widget)  # last (see private_page)
 
         self._input = _PageInput(self.view)
         self._input.escape.connect(self.cancel)
@@ -689,12 +719,6 @@ class SignInWindow(QObject):
             self.page_error = found.group(0).strip() if found else None
 
         self.page.runJavaScript(_VISIBLE_TEXT, 0, shown)
-
-    def _refuse_permission(self, permission: QWebEnginePermission) -> None:
-        permission.deny()  # camera, location, notifications ...: never needed to sign in
-
-    def _refuse_download(self, download: QWebEngineDownloadRequest) -> None:
-        download.cancel()
 
     # -- ending ----------------------------------------------------------------------------
 

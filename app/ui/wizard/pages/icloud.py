@@ -19,11 +19,10 @@ contract to it: ``show_state``, ``answer``, ``show_problems``, ``enter``, ``leav
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from functools import cache
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QGuiApplication, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -61,11 +60,9 @@ if TYPE_CHECKING:
 
     from PySide6.QtWebEngineCore import (
         QWebEngineCertificateError,
-        QWebEngineDownloadRequest,
         QWebEngineLoadingInfo,
         QWebEngineNewWindowRequest,
         QWebEnginePage,
-        QWebEnginePermission,
         QWebEngineProfile,
     )
     from PySide6.QtWebEngineWidgets import QWebEngineView
@@ -95,30 +92,6 @@ def _is_apple_host(host: str, extra: str = "") -> bool:
     if extra and name == extra:
         return True
     return any(name == domain or name.endswith("." + domain) for domain in APPLE_DOMAINS)
-
-
-@cache
-def _page_class() -> Callable[[QWebEngineProfile, ICloudPanel, QObject], QWebEnginePage]:
-    """The web page class (made on first use: it subclasses a Qt WebEngine class). It asks the
-    panel about every navigation."""
-    from PySide6.QtWebEngineCore import QWebEnginePage
-
-    class ApplePage(QWebEnginePage):
-        def __init__(self, profile: QWebEngineProfile, panel: ICloudPanel, parent: QObject) -> None:
-            super().__init__(profile, parent)
-            self._panel = panel
-
-        def acceptNavigationRequest(
-            self,
-            url: QUrl | str,
-            type: QWebEnginePage.NavigationType,
-            isMainFrame: bool,
-        ) -> bool:
-            target = url if isinstance(url, QUrl) else QUrl(url)
-            clicked = type == QWebEnginePage.NavigationType.NavigationTypeLinkClicked
-            return self._panel._navigation_requested(target, clicked=clicked, main=isMainFrame)
-
-    return ApplePage
 
 
 class ICloudPanel(QWidget):
@@ -622,7 +595,6 @@ class ICloudPanel(QWidget):
         from app.ui.qt_env import prepare_webengine
 
         prepare_webengine(resolve=self.context.services.net_options.resolve)
-        from PySide6.QtWebEngineCore import QWebEngineProfile, QWebEngineSettings
         from PySide6.QtWebEngineWidgets import QWebEngineView
 
         from app.ui import browser as web
@@ -633,26 +605,14 @@ class ICloudPanel(QWidget):
         view.setAccessibleName(self.tr("Apple's account page"))
         view.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         view.setMinimumSize(280, 240)
-        # The profile gets its parent last: children are deleted in order, and a profile must
-        # outlive its pages (the page is the view's child).
-        profile = QWebEngineProfile()  # no storage name: off the record, in memory only
-        profile.setHttpAcceptLanguage(web.accept_language(self.language))
-        profile.setPersistentPermissionsPolicy(
-            QWebEngineProfile.PersistentPermissionsPolicy.AskEveryTime
-        )
-        profile.downloadRequested.connect(self._refuse_download)
-        page = _page_class()(profile, self, view)
-        settings = page.settings()
-        settings.setAttribute(QWebEngineSettings.WebAttribute.PluginsEnabled, False)
-        settings.setAttribute(QWebEngineSettings.WebAttribute.JavascriptCanOpenWindows, False)
+        profile, page = web.private_page(self, self.language, view)
         page.certificateError.connect(self._certificate_error)
         page.loadingChanged.connect(self._loading_changed)
         page.loadProgress.connect(self._show_progress)
         page.urlChanged.connect(self._url_changed)
         page.newWindowRequested.connect(self._new_window)
-        page.permissionRequested.connect(self._refuse_permission)
         view.setPage(page)
-        profile.setParent(self)
+        profile.setParent(self)  # last (see private_page)
         self.view, self.web_page, self.profile = view, page, profile
 
         self._browser_box.replaceWidget(self.placeholder, view)
@@ -712,6 +672,15 @@ class ICloudPanel(QWidget):
         self._clear_failure()
         self._show_host(QUrl(self.account_url), secure=None)
         self.web_page.load(QUrl(self.account_url))
+
+    def navigation_requested(
+        self, url: QUrl, navigation: QWebEnginePage.NavigationType, main_frame: bool
+    ) -> bool:
+        """The page's question (see :class:`app.ui.browser.NavigationOwner`)."""
+        from PySide6.QtWebEngineCore import QWebEnginePage
+
+        clicked = navigation == QWebEnginePage.NavigationType.NavigationTypeLinkClicked
+        return self._navigation_requested(url, clicked=clicked, main=main_frame)
 
     def _navigation_requested(self, url: QUrl, *, clicked: bool, main: bool) -> bool:
         """The page's question: load ``url``? Plain-HTTP pages are refused; a clicked link to a
@@ -791,9 +760,3 @@ class ICloudPanel(QWidget):
                 "browser."
             ),
         )
-
-    def _refuse_permission(self, permission: QWebEnginePermission) -> None:
-        permission.deny()  # camera, location, notifications ...: never needed here
-
-    def _refuse_download(self, download: QWebEngineDownloadRequest) -> None:
-        download.cancel()
