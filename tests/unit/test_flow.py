@@ -661,36 +661,54 @@ def test_a_step_refuses_answers_it_does_not_take() -> None:
 # --- choosing the app ---------------------------------------------------------------------------
 
 
+BOTH_OUTLOOKS = frozenset({MailApp.NEW_OUTLOOK, MailApp.CLASSIC_OUTLOOK})
+
+
 @pytest.mark.parametrize(
-    ("platform", "installed", "default", "expected"),
+    ("platform", "installed", "default", "provider", "expected"),
     [
-        (Platform.WINDOWS, frozenset(), None, MailApp.OTHER),
+        (Platform.WINDOWS, frozenset(), None, None, MailApp.OTHER),
         (
             Platform.WINDOWS,
             frozenset({MailApp.THUNDERBIRD, MailApp.CLASSIC_OUTLOOK}),
             None,
+            None,
             MailApp.CLASSIC_OUTLOOK,
         ),
+        # new Outlook first only for a provider it signs in to by itself (no app password)
+        (Platform.WINDOWS, BOTH_OUTLOOKS, None, None, MailApp.CLASSIC_OUTLOOK),
+        (Platform.WINDOWS, BOTH_OUTLOOKS, None, "mailboxorg", MailApp.CLASSIC_OUTLOOK),
+        (Platform.WINDOWS, BOTH_OUTLOOKS, None, "icloud", MailApp.NEW_OUTLOOK),
+        (Platform.WINDOWS, BOTH_OUTLOOKS, None, "microsoft365", MailApp.NEW_OUTLOOK),
         (
             Platform.WINDOWS,
-            frozenset({MailApp.NEW_OUTLOOK, MailApp.CLASSIC_OUTLOOK}),
+            frozenset({MailApp.NEW_OUTLOOK}),
+            "thunderbird",
             None,
-            MailApp.NEW_OUTLOOK,
+            MailApp.THUNDERBIRD,
         ),
-        (Platform.WINDOWS, frozenset({MailApp.NEW_OUTLOOK}), "thunderbird", MailApp.THUNDERBIRD),
-        (Platform.MACOS, frozenset({MailApp.APPLE_MAIL}), None, MailApp.APPLE_MAIL),
-        (Platform.WINDOWS, frozenset({MailApp.APPLE_MAIL}), "apple-mail", MailApp.OTHER),
+        (Platform.MACOS, frozenset({MailApp.APPLE_MAIL}), None, None, MailApp.APPLE_MAIL),
+        (Platform.WINDOWS, frozenset({MailApp.APPLE_MAIL}), "apple-mail", None, MailApp.OTHER),
     ],
 )
 def test_preselected_app(
-    platform: Platform, installed: frozenset[MailApp], default: str | None, expected: MailApp
+    platform: Platform,
+    installed: frozenset[MailApp],
+    default: str | None,
+    provider: str | None,
+    expected: MailApp,
 ) -> None:
     context = FlowContext(
         platform=platform,
         installed=installed,
         organisation=OrganisationSettings(default_app=default),  # type: ignore[arg-type]
     )
-    assert preselected_app(WizardState(context=context)) is expected
+    state = WizardState(context=context)
+    if provider is not None:
+        address = "taro@example.test"
+        result = catalog_result(address, provider)
+        state = replace(state, detection=result, config=result.best)
+    assert preselected_app(state) is expected
 
 
 def test_the_app_chosen_before_stays_preselected() -> None:

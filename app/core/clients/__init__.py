@@ -12,6 +12,7 @@ from app.core.clients.installed import (
     InstalledApp,
     installed_apps,
     preselect,
+    preselect_from,
 )
 from app.core.clients.windows import HiveRegistry, WinregHiveRegistry
 
@@ -22,4 +23,5 @@ __all__ = [
     "WinregHiveRegistry",
     "installed_apps",
     "preselect",
+    "preselect_from",
 ]

@@ -25,7 +25,7 @@ from __future__ import annotations
 import os
 import platform
 import shutil
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Final
 
@@ -35,7 +35,13 @@ from app.core.clients.windows import HiveRegistry, WinregHiveRegistry, detect_wi
 from app.core.config.orgvalues import DEFAULT_APPS, DefaultApp
 from app.core.profiles.thunderbird import ThunderbirdError, find_profiles
 
-__all__ = ["SIGNS_IN_BY_ITSELF", "InstalledApp", "installed_apps", "preselect"]
+__all__ = [
+    "SIGNS_IN_BY_ITSELF",
+    "InstalledApp",
+    "installed_apps",
+    "preselect",
+    "preselect_from",
+]
 
 #: Catalog provider ids whose accounts new Outlook adds by signing in (no app password).
 SIGNS_IN_BY_ITSELF: Final = frozenset({"microsoft365", "outlook", "icloud"})
@@ -107,7 +113,13 @@ def preselect(
     provider_id: str | None = None,
 ) -> DefaultApp:
     """The app the "Which app will you use?" page starts with (rules in the module's doc)."""
-    present = {app.app for app in installed}
+    return preselect_from({app.app for app in installed}, org_default, provider_id)
+
+
+def preselect_from(
+    present: Collection[str], org_default: DefaultApp | None, provider_id: str | None
+) -> DefaultApp:
+    """:func:`preselect` for the ids of the apps present (what the wizard's state holds)."""
     if org_default is not None and (org_default != "apple-mail" or "apple-mail" in present):
         return org_default
     if "new-outlook" in present and provider_id in SIGNS_IN_BY_ITSELF:

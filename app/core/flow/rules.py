@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+from app.core.clients.installed import SIGNS_IN_BY_ITSELF, preselect_from
 from app.core.flow.problems import Problem
 from app.core.flow.state import MailApp, Platform, SignInKind, WizardState
 from app.core.model import AccountConfig, AuthKind
@@ -24,18 +25,7 @@ __all__ = [
 ]
 
 ICLOUD = "icloud"
-MICROSOFT_365 = "microsoft365"
-OUTLOOK_COM = "outlook"
-#: Providers new Outlook signs in to by itself (no app password, nothing for us to verify with).
-_NEW_OUTLOOK_SIGNS_IN = frozenset({ICLOUD, MICROSOFT_365, OUTLOOK_COM})
 _APP_PASSWORD_SHAPE = re.compile(r"^[a-z]{4}-[a-z]{4}-[a-z]{4}-[a-z]{4}$")
-#: Preselection order when several apps are installed.
-_PREFERENCE = (
-    MailApp.NEW_OUTLOOK,
-    MailApp.CLASSIC_OUTLOOK,
-    MailApp.THUNDERBIRD,
-    MailApp.APPLE_MAIL,
-)
 
 
 def _config(state: WizardState) -> AccountConfig | None:
@@ -71,25 +61,28 @@ def offered_apps(platform: Platform) -> tuple[MailApp, ...]:
 
 
 def preselected_app(state: WizardState) -> MailApp:
-    """The app chosen last, else the organisation's default, else the first installed one,
-    else "other"."""
+    """The app chosen last, else the installed-apps rule (:func:`app.core.clients.preselect`:
+    the organisation's default, new Outlook for a provider it signs in to by itself, then
+    classic Outlook, Thunderbird, Apple Mail, new Outlook), else "other"; only apps offered on
+    this platform."""
     offered = offered_apps(state.context.platform)
     if state.app is not None and state.app in offered:
         return state.app
-    default = state.context.organisation.default_app
-    if default is not None and MailApp(default) in offered:
-        return MailApp(default)
-    for app in _PREFERENCE:
-        if app in state.context.installed and app in offered:
-            return app
-    return MailApp.OTHER
+    chosen = MailApp(
+        preselect_from(
+            {app.value for app in state.context.installed},
+            state.context.organisation.default_app,
+            provider_id(state),
+        )
+    )
+    return chosen if chosen in offered else MailApp.OTHER
 
 
 def _signs_in_by_itself(state: WizardState) -> bool:
     config = _config(state)
     if state.app is not MailApp.NEW_OUTLOOK or config is None:
         return False
-    return provider_id(state) in _NEW_OUTLOOK_SIGNS_IN or config.auth is AuthKind.OAUTH2_MICROSOFT
+    return provider_id(state) in SIGNS_IN_BY_ITSELF or config.auth is AuthKind.OAUTH2_MICROSOFT
 
 
 def sign_in_kind(state: WizardState) -> SignInKind | None:
