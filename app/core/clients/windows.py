@@ -27,7 +27,6 @@ Evidence, strongest first:
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Final
@@ -38,6 +37,7 @@ from app.core.config.policy_windows import (
     RegistryKey,
     RegistryReader,
     RegistryValue,
+    WinregReader,
     parse_reg_query,
 )
 from app.core.profiles.thunderbird import ThunderbirdError, find_profiles
@@ -105,36 +105,12 @@ class HiveRegistry:
         return None if reader is None else reader.read_key(rest)
 
 
-class _WinregHive:
-    def __init__(self, hive: str) -> None:
-        self._hive = hive
-
-    def read_key(self, path: str) -> RegistryKey | None:
-        if sys.platform != "win32":
-            return None
-        import winreg
-
-        root = winreg.HKEY_LOCAL_MACHINE if self._hive == "HKLM" else winreg.HKEY_CURRENT_USER
-        access = winreg.KEY_READ | winreg.KEY_WOW64_64KEY
-        try:
-            handle = winreg.OpenKey(root, path, 0, access)
-        except FileNotFoundError:
-            return None
-        with handle:
-            subkey_count, value_count, _ = winreg.QueryInfoKey(handle)
-            values = tuple(
-                RegistryValue(*winreg.EnumValue(handle, index)) for index in range(value_count)
-            )
-            subkeys = tuple(winreg.EnumKey(handle, index) for index in range(subkey_count))
-        return RegistryKey(values, subkeys)
-
-
 class WinregHiveRegistry(HiveRegistry):
     """The real registry (64-bit view; ``WOW6432Node`` paths reach the 32-bit one). Reads
     nothing off Windows."""
 
     def __init__(self) -> None:
-        super().__init__({hive: _WinregHive(hive) for hive in HIVES})
+        super().__init__({hive: WinregReader(hive) for hive in HIVES})
 
 
 # --- reading helpers --------------------------------------------------------------------------

@@ -96,16 +96,21 @@ class RegistryReader(Protocol):
 
 
 class WinregReader:
-    """The real registry, through ``winreg`` (64-bit view). Reads nothing off Windows."""
+    """The real registry, through ``winreg`` (64-bit view): the ``HKLM`` hive, or ``HKCU``.
+    Reads nothing off Windows."""
+
+    def __init__(self, hive: str = "HKLM") -> None:
+        self.hive = hive
 
     def read_key(self, path: str) -> RegistryKey | None:
         if sys.platform != "win32":
             return None
         import winreg
 
+        root = winreg.HKEY_CURRENT_USER if self.hive == "HKCU" else winreg.HKEY_LOCAL_MACHINE
         access = winreg.KEY_READ | winreg.KEY_WOW64_64KEY
         try:
-            handle = winreg.OpenKey(winreg.HKEY_LOCAL_MACHINE, path, 0, access)
+            handle = winreg.OpenKey(root, path, 0, access)
         except FileNotFoundError:
             return None
         with handle:
