@@ -31,11 +31,12 @@ from app.cli import configuration
 from app.cli.exitcodes import ExitCode
 from app.cli.netargs import add_network_arguments
 from app.cli.output import print_json, write_error_lines
+from app.cli.passwords import read_password
 from app.core.checks.base import CheckTarget, CredentialKind, Credentials, Secret
 from app.core.checks.runner import VerifyOptions, VerifyResult, verify
 from app.core.config import Config
 from app.core.diagnostics import knowledge
-from app.core.errors import InvalidSettingError, SetupError
+from app.core.errors import SetupError
 from app.core.model import AuthKind, EmailAddress, Endpoint, Finding, Protocol
 from app.core.net import Network, NetworkOptions
 from app.core.net.options import parse_timeout
@@ -426,11 +427,7 @@ def targets_for(account: SavedAccount, credentials: CredentialsFor) -> list[Chec
 
 
 def _read_password(stream: TextIO) -> Secret:
-    line = stream.readline()
-    password = line.rstrip("\n").rstrip("\r")
-    if not password:
-        raise InvalidSettingError("--password-stdin", Text("cli.accounts.no-password"))
-    return Secret(password)
+    return read_password(stream, Text("cli.accounts.no-password"))
 
 
 # -- output ------------------------------------------------------------------------------------

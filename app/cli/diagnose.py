@@ -19,8 +19,9 @@ from app.cli import configuration
 from app.cli.exitcodes import ExitCode
 from app.cli.netargs import add_network_arguments
 from app.cli.output import print_json
+from app.cli.passwords import read_password
 from app.cli.servers import add_server_arguments, config_from_switches, explicit_servers
-from app.cli.verify import _read_password, _with_microsoft_tokens
+from app.cli.verify import with_cached_microsoft_tokens
 from app.core.checks.base import CheckTarget, Secret
 from app.core.config import Config
 from app.core.diagnostics import report
@@ -111,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
         settings = config_from_switches(args, auth)
     secret: Secret | None = None
     if args.password_stdin and not args.no_auth:
-        secret = _read_password(sys.stdin)
+        secret = read_password(sys.stdin, Text("cli.verify.no-password"))
         install_redaction(secrets=[secret])
     options = DiagnoseOptions(
         symptom=chosen.name,
@@ -156,7 +157,7 @@ def _hook(args: argparse.Namespace, settings: Config, net: Network, address: str
         )
         if not wanted:
             return targets
-        return await _with_microsoft_tokens(
+        return await with_cached_microsoft_tokens(
             targets, address, settings, net, required=args.auth == "oauth2-microsoft"
         )
 

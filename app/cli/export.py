@@ -35,6 +35,7 @@ from app.cli import configuration
 from app.cli.exitcodes import ExitCode
 from app.cli.netargs import add_network_arguments
 from app.cli.output import print_error, print_json
+from app.cli.passwords import read_password
 from app.cli.servers import (
     add_server_arguments,
     config_from_switches,
@@ -220,13 +221,7 @@ def _password(args: argparse.Namespace, address: EmailAddress, settings: _Settin
 
 
 def _read_password(stream: TextIO) -> Secret:
-    line = stream.readline()
-    password = line.rstrip("\r\n")
-    if not password:
-        raise InvalidSettingError(
-            "--password-stdin", Text("export.cli.no-password"), code="export.no-password"
-        )
-    return Secret(password)
+    return read_password(stream, Text("export.cli.no-password"), code="export.no-password")
 
 
 # --- building ---------------------------------------------------------------------------------

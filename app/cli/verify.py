@@ -17,13 +17,13 @@ from app.cli import configuration
 from app.cli.exitcodes import ExitCode
 from app.cli.netargs import add_network_arguments
 from app.cli.output import print_error, print_json
+from app.cli.passwords import read_password
 from app.cli.servers import add_server_arguments, parse_server
 from app.cli.signin import no_client_id_error
 from app.core.checks.base import CheckTarget, CredentialKind, Credentials, Secret
 from app.core.checks.runner import VerifyOptions, VerifyResult, verify
 from app.core.config import Config
 from app.core.discovery.engine import detect
-from app.core.errors import InvalidSettingError
 from app.core.model import AccountConfig, AuthKind, EmailAddress, Endpoint, Protocol
 from app.core.net import Network
 from app.core.net.options import parse_timeout
@@ -65,12 +65,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _read_password(stream: TextIO) -> Secret:
-    line = stream.readline()
-    password = line[:-1] if line.endswith("\n") else line
-    password = password[:-1] if password.endswith("\r") else password
-    if not password:
-        raise InvalidSettingError("--password-stdin", Text("cli.verify.no-password"))
-    return Secret(password)
+    return read_password(stream, Text("cli.verify.no-password"))
 
 
 def _explicit(args: argparse.Namespace) -> bool:
@@ -181,7 +176,7 @@ async def _verify(
     if not targets:
         return None
     if not args.no_auth and _wants_microsoft(args, config, secret):
-        targets = await _with_microsoft_tokens(
+        targets = await with_cached_microsoft_tokens(
             targets, str(address), settings, net, required=args.auth == "oauth2-microsoft"
         )
     return await verify(str(address), targets, net, options=options, language=language)
@@ -195,7 +190,7 @@ def _wants_microsoft(
     return secret is None and config is not None and config.auth is AuthKind.OAUTH2_MICROSOFT
 
 
-async def _with_microsoft_tokens(
+async def with_cached_microsoft_tokens(
     targets: list[CheckTarget],
     address: str,
     settings: Config,
