@@ -437,9 +437,7 @@ class AutoconfigSource:
         winner = next((r for r in results if r.verdict is Verdict.FOUND), None)
         if winner is None or winner.config is None:
             failed = any(r.verdict is Verdict.FAILED for r in results)
-            return missed_report(
-                self.name, failed, findings, _not_found(address), detail, data, watch
-            )
+            return missed_report(self.name, failed, findings, address, detail, data, watch)
         candidates = _candidates(winner, address)
         if winner.plain_http:
             findings.append(plain_http_finding(winner))
@@ -475,15 +473,24 @@ def missed_report(
     name: str,
     failed: bool,
     findings: list[Finding],
-    not_found: Finding,
+    address: EmailAddress,
     detail: str,
     data: dict[str, JSONValue],
     watch: Stopwatch,
 ) -> SourceReport:
-    """The report of a source that found no settings: FAILED when a fetch ``failed``, else
-    NOTHING with the ``not_found`` finding added to ``findings``."""
+    """The report of a source (``autoconfig``, ``ispdb``) that found no settings: FAILED when a
+    fetch ``failed``, else NOTHING with its ``discovery.<name>.not-found`` finding added."""
     if not failed:
-        findings.append(not_found)
+        findings.append(
+            Finding(
+                code=f"discovery.{name}.not-found",
+                checked=Text(f"discovery.{name}.check-all", {"domain": address.domain}),
+                outcome=Outcome.INFO,
+                cause=Text(f"discovery.{name}.not-found", {"domain": address.domain}),
+                help_topic="discovery",
+                detail={"domain": address.domain_ascii},
+            )
+        )
     return SourceReport(
         name=name,
         outcome=SourceOutcome.FAILED if failed else SourceOutcome.NOTHING,
@@ -506,15 +513,4 @@ def plain_http_finding(winner: ConfigFetch) -> Finding:
         fixer=Fixer.USER,
         help_topic="discovery",
         detail={"url": url},
-    )
-
-
-def _not_found(address: EmailAddress) -> Finding:
-    return Finding(
-        code="discovery.autoconfig.not-found",
-        checked=Text("discovery.autoconfig.check-all", {"domain": address.domain}),
-        outcome=Outcome.INFO,
-        cause=Text("discovery.autoconfig.not-found", {"domain": address.domain}),
-        help_topic="discovery",
-        detail={"domain": address.domain_ascii},
     )

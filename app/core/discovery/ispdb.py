@@ -245,7 +245,7 @@ class IspdbSource:
         if winner is None or winner.fetch.config is None:
             failed = any(r.fetch.verdict is Verdict.FAILED for r in results)
             return missed_report(
-                self.name, failed, findings, _not_found(address), "; ".join(notes), data, watch
+                self.name, failed, findings, address, "; ".join(notes), data, watch
             )
         candidates = _candidates(winner, address)
         if winner.kind == "ispdb" and winner.fetch.plain_http:
@@ -304,15 +304,4 @@ def _plain_http(winner: _Result) -> Finding:
         fixer=Fixer.ADMIN,
         help_topic="discovery",
         detail={"url": url},
-    )
-
-
-def _not_found(address: EmailAddress) -> Finding:
-    return Finding(
-        code="discovery.ispdb.not-found",
-        checked=Text("discovery.ispdb.check-all", {"domain": address.domain}),
-        outcome=Outcome.INFO,
-        cause=Text("discovery.ispdb.not-found", {"domain": address.domain}),
-        help_topic="discovery",
-        detail={"domain": address.domain_ascii},
     )
