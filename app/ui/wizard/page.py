@@ -24,6 +24,7 @@ from PySide6.QtCore import QCoreApplication, Qt, Signal
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 
+from app.core.checks.base import Secret
 from app.core.errors import SetupError
 from app.core.flow import Answer, FlowContext, Problem, Step, WizardState
 from app.core.flow.services import WizardServices
@@ -100,6 +101,14 @@ class WizardPage(QWidget):
         return True
 
     # -- for subclasses ------------------------------------------------------------------------
+
+    def secret(self) -> Secret | None:
+        """The secret entered on the sign-in page, held in the window's vault (None: no sign-in
+        page was needed, or nothing was entered)."""
+        state = self.state
+        if state is None or state.sign_in is None:
+            return None
+        return self.context.vault.get(state.sign_in.secret)
 
     def core_text(self, text: Text) -> str:
         return render(text, self.language)

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.checks.base import CheckResult, Secret
+from app.core.checks.base import CheckResult
 from app.core.checks.base import Step as CheckStep
 from app.core.checks.runner import VerifyResult, describe
 from app.core.errors import SetupError
@@ -284,13 +284,6 @@ class CheckingPage(WizardPage):
     @property
     def running(self) -> bool:
         return self._task is not None and not self._task.done()
-
-    def secret(self) -> Secret | None:
-        """The secret entered on the sign-in page (None: the app signs in by itself)."""
-        state = self.state
-        if state is None or state.sign_in is None:
-            return None
-        return self.context.vault.get(state.sign_in.secret)
 
     def start(self) -> None:
         """Run every check afresh."""

@@ -30,7 +30,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.checks.base import Secret
 from app.core.flow import (
     MailApp,
     SignInKind,
@@ -191,18 +190,13 @@ class DonePage(WizardPage):
         label.setAccessibleName(_plain(text) if rich else text)
         label.setVisible(bool(text))
 
-    def _secret(self, state: WizardState) -> Secret | None:
-        if state.sign_in is None:
-            return None
-        return self.context.vault.get(state.sign_in.secret)
-
     def _show_summary(self, state: WizardState) -> None:
         address = "" if state.address is None else str(state.address)
         lines = [self.tr("%1 is set up and saved on this computer.").replace("%1", address)]
         kind = sign_in_kind(state)
         if kind is SignInKind.MICROSOFT:
             lines.append(self.tr("You signed in with Microsoft; no password was saved."))
-        elif kind is not None and self._secret(state) is not None:
+        elif kind is not None and self.secret() is not None:
             lines.append(
                 self.tr("The password is in your system's keyring (password store), not in a file.")
             )
@@ -335,7 +329,7 @@ class DonePage(WizardPage):
     # -- the app password ----------------------------------------------------------------------
 
     def _show_password_box(self, state: WizardState) -> None:
-        secret = self._secret(state)
+        secret = self.secret()  # (of the state shown: show_state set it)
         shown = (
             secret is not None
             and state.sign_in is not None
@@ -353,8 +347,7 @@ class DonePage(WizardPage):
 
     def copy_password(self) -> None:
         """Put the app password on the clipboard; it is cleared again after a while."""
-        state = self.state
-        secret = None if state is None else self._secret(state)
+        secret = self.secret()
         if secret is None:
             return
         text = secret.reveal()

@@ -28,7 +28,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.checks.base import Secret
 from app.core.errors import SetupError
 from app.core.flow import (
     Answer,
@@ -359,12 +358,6 @@ class SavePage(WizardPage):
     @property
     def saving(self) -> bool:
         return self._task is not None and not self._task.done()
-
-    def secret(self) -> Secret | None:
-        state = self.state
-        if state is None or state.sign_in is None:
-            return None
-        return self.context.vault.get(state.sign_in.secret)
 
     def save(self, *, with_secret: bool = True) -> None:
         """Save the account (the secret to the keyring first); moves on when it is saved."""
