@@ -40,7 +40,7 @@ from app.core.errors import SetupError
 from app.core.model import AuthKind, EmailAddress, Endpoint, Finding, Protocol
 from app.core.net import Network, NetworkOptions
 from app.core.net.options import parse_timeout
-from app.core.profiles.secrets import Forgotten, SecretPurpose, forget, load_secret
+from app.core.profiles.secrets import Forgotten, SecretPurpose, forget, load_secret, remove_accounts
 from app.core.profiles.store import (
     AccountState,
     AccountStore,
@@ -228,20 +228,10 @@ def _remove_all(args: argparse.Namespace, store: AccountStore, language: Languag
     accounts = store.list()
     notices = store.notices()
     sign_out = _sign_out_service(configuration.load(language)) if accounts else None
-    removed: list[tuple[str, Forgotten]] = []
-    kept: list[tuple[str, SetupError]] = []
-    for account in accounts:
-        try:
-            forgotten = asyncio.run(forget(account, sign_out=sign_out))
-        except SetupError as error:  # the keyring or the token cache: this one is kept
-            kept.append((account.address, error))
-            continue
-        try:
-            store.remove(account.address)
-        except ProfilesError as error:  # the accounts file: no other removal can work either
-            kept.append((account.address, error))
-            break
-        removed.append((account.address, forgotten))
+    removal = asyncio.run(
+        remove_accounts(store, accounts, lambda account: forget(account, sign_out=sign_out))
+    )
+    removed, kept = removal.removed, removal.kept
     if args.json:
         shape: dict[str, object] = {
             "removed": [{"address": a, **f.to_dict()} for a, f in removed],

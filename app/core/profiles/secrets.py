@@ -25,15 +25,17 @@ gone).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Final
 
 from app.core.checks.base import Secret
 from app.core.diagnostics import knowledge
+from app.core.errors import SetupError
 from app.core.model import Finding
-from app.core.profiles.store import ProfilesError, SavedAccount, account_key
+from app.core.profiles.store import AccountStore, ProfilesError, SavedAccount, account_key
 from app.core.texts import Text
 
 __all__ = [
@@ -42,6 +44,7 @@ __all__ = [
     "KeyringFailed",
     "KeyringStatus",
     "KeyringUnavailable",
+    "Removal",
     "SecretPurpose",
     "delete_secret",
     "delete_secrets",
@@ -49,6 +52,7 @@ __all__ = [
     "forget",
     "keyring_status",
     "load_secret",
+    "remove_accounts",
     "store_secret",
 ]
 
@@ -294,6 +298,41 @@ class Forgotten:
         }
 
 
+@dataclass(frozen=True)
+class Removal:
+    """What removing every saved account did: the accounts removed (with what was forgotten)
+    and those kept, with the reason."""
+
+    removed: tuple[tuple[str, Forgotten], ...]
+    kept: tuple[tuple[str, SetupError], ...]
+
+
+async def remove_accounts(
+    store: AccountStore,
+    accounts: Sequence[SavedAccount],
+    forget_one: Callable[[SavedAccount], Awaitable[Forgotten]],
+) -> Removal:
+    """Remove ``accounts`` from ``store``, each only after ``forget_one`` (normally
+    :func:`forget`) removed its secrets: an account whose secrets cannot be removed is kept and
+    the next one is tried; a problem with the accounts file itself stops at once (no other
+    removal could work either)."""
+    removed: list[tuple[str, Forgotten]] = []
+    kept: list[tuple[str, SetupError]] = []
+    for account in accounts:
+        try:
+            forgotten = await forget_one(account)
+        except SetupError as error:  # the keyring or the token cache: this one is kept
+            kept.append((account.address, error))
+            continue
+        try:
+            await asyncio.to_thread(store.remove, account.address)
+        except ProfilesError as error:
+            kept.append((account.address, error))
+            break
+        removed.append((account.address, forgotten))
+    return Removal(tuple(removed), tuple(kept))
+
+
 async def forget(
     account: SavedAccount,
     *,
@@ -309,8 +348,8 @@ async def forget(
     the keyring failed; the sign-out's own errors pass through. Call it first and remove the
     saved account only when it succeeded."""
     skipped = False
-    try:
-        deleted = delete_secrets(account.address, backend=backend)
+    try:  # (the keyring's calls block: off the caller's event loop)
+        deleted = await asyncio.to_thread(delete_secrets, account.address, backend=backend)
     except KeyringUnavailable:
         if account.secrets:
             raise

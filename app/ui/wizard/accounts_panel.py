@@ -7,8 +7,8 @@ Everything that touches the keyring (D-Bus) or the store's file lock runs in wor
 through ``context.tasks``; the window's event loop never waits on it.
 
 Removing an account is :func:`remove_saved_account`: the same core calls as ``mailsetup
-accounts remove`` (:func:`app.core.profiles.secrets.forget`, then ``AccountStore.remove``), kept
-here until the core has one function for it (the CLI has its own copy in ``app/cli/accounts.py``).
+accounts remove`` (:func:`app.core.profiles.secrets.forget`, then ``AccountStore.remove``);
+removing all of them follows :func:`app.core.profiles.secrets.remove_accounts`, as the CLI does.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
 
 from PySide6.QtCore import QDateTime, QEvent, QLocale, QObject, Qt, Signal
 from PySide6.QtGui import QKeyEvent, QKeySequence, QShowEvent
@@ -39,13 +38,19 @@ from PySide6.QtWidgets import (
 from app.core.errors import SetupError
 from app.core.flow.services import WizardServices
 from app.core.model import AuthKind, Finding
-from app.core.profiles.secrets import Forgotten, KeyringFailed, KeyringUnavailable, forget
+from app.core.profiles.secrets import (
+    Forgotten,
+    KeyringFailed,
+    KeyringUnavailable,
+    Removal,
+    forget,
+    remove_accounts,
+)
 from app.core.profiles.store import (
     AccountsBusy,
     AccountsFileNewer,
     AccountState,
     AccountsWriteFailed,
-    ProfilesError,
     SavedAccount,
 )
 from app.ui.wizard.page import PageContext, problem_label, show_problem, wrapped
@@ -59,29 +64,21 @@ __all__ = [
 
 _log = logging.getLogger(__name__)
 
-# --- removing (belongs in the core; see the module docstring) ---------------------------------
+# --- removing: the core's forget and remove_accounts, with the window's sign-out service --------
 
 
-def _forget_secrets(account: SavedAccount, backend: object) -> Forgotten:
-    """``forget`` without the sign-out: only blocking keyring calls, so it runs in a worker
-    thread with that thread's own event loop."""
-    return asyncio.run(forget(account, backend=backend))
+async def _forget(services: WizardServices, account: SavedAccount) -> Forgotten:
+    """The account's keyring entries and, for a Microsoft account (or when a Microsoft
+    registration is configured: only then can tokens exist), its Microsoft sign-in."""
 
+    async def sign_out(address: str) -> bool:
+        service = await services.microsoft()
+        return await service.sign_out(address)
 
-async def _sign_out(services: WizardServices, account: SavedAccount) -> bool:
-    """Forget the account's Microsoft sign-in (tokens can only exist for a Microsoft account or
-    when a Microsoft registration is configured). The sign-in service works in threads."""
-    if account.auth is not AuthKind.OAUTH2_MICROSOFT and not services.microsoft_configured:
-        return False
-    service = await services.microsoft()
-    return await service.sign_out(account.address)
-
-
-async def _remove(services: WizardServices, account: SavedAccount) -> Forgotten:
-    forgotten = await asyncio.to_thread(_forget_secrets, account, services.keyring_backend)
-    signed_out = await _sign_out(services, account)
-    await asyncio.to_thread(services.store.remove, account.address)
-    return replace(forgotten, signed_out=signed_out)
+    signs_in = account.auth is AuthKind.OAUTH2_MICROSOFT or services.microsoft_configured
+    return await forget(
+        account, sign_out=sign_out if signs_in else None, backend=services.keyring_backend
+    )
 
 
 async def remove_saved_account(services: WizardServices, address: str) -> Forgotten | None:
@@ -95,38 +92,19 @@ async def remove_saved_account(services: WizardServices, address: str) -> Forgot
     account = await asyncio.to_thread(services.store.get, address)
     if account is None:
         return None
-    return await _remove(services, account)
-
-
-@dataclass(frozen=True)
-class Removal:
-    """What "Remove all" did: the accounts removed, and those kept with the reason."""
-
-    removed: tuple[tuple[str, Forgotten], ...]
-    kept: tuple[tuple[str, SetupError], ...]
+    forgotten = await _forget(services, account)
+    await asyncio.to_thread(services.store.remove, account.address)
+    return forgotten
 
 
 async def remove_all_saved_accounts(services: WizardServices) -> Removal:
     """Every saved account as :func:`remove_saved_account` removes one (``mailsetup accounts
-    remove --all``): an account whose secrets cannot be removed is kept and the next one is
-    tried; a problem with the accounts file itself stops at once. Reading the file raises."""
+    remove --all``; the policy is :func:`app.core.profiles.secrets.remove_accounts`). Reading
+    the file raises."""
     accounts = await asyncio.to_thread(services.store.list)
-    removed: list[tuple[str, Forgotten]] = []
-    kept: list[tuple[str, SetupError]] = []
-    for account in accounts:
-        try:
-            forgotten = await asyncio.to_thread(_forget_secrets, account, services.keyring_backend)
-            forgotten = replace(forgotten, signed_out=await _sign_out(services, account))
-        except SetupError as error:  # the keyring or the token cache: this one is kept
-            kept.append((account.address, error))
-            continue
-        try:
-            await asyncio.to_thread(services.store.remove, account.address)
-        except ProfilesError as error:  # the accounts file: no other removal can work either
-            kept.append((account.address, error))
-            break
-        removed.append((account.address, forgotten))
-    return Removal(tuple(removed), tuple(kept))
+    return await remove_accounts(
+        services.store, accounts, lambda account: _forget(services, account)
+    )
 
 
 # --- the panel --------------------------------------------------------------------------------
