@@ -21,7 +21,7 @@ from app.core.flow import rules
 from app.core.flow.state import MailApp, SignInKind, WizardState
 from app.core.model import AuthKind, EmailAddress, Protocol
 from app.core.net import Network, NetworkOptions
-from app.core.profiles.secrets import SecretPurpose, delete_secret, store_secret
+from app.core.profiles.secrets import SecretPurpose, delete_secret, load_secret, store_secret
 from app.core.profiles.store import AccountState, AccountStore, SavedAccount, state_after
 from app.core.texts import Language
 
@@ -256,17 +256,29 @@ class WizardServices:
             raise ValueError("there is no account to save")
         address = str(state.address)
         uses_secret = secret is not None and state.config.auth is not AuthKind.OAUTH2_MICROSOFT
+        backend = self.keyring_backend
+        before: Secret | None = None
         if uses_secret:
             assert secret is not None
+            # the password saved before for this address, if any: put back if saving fails
+            before = await asyncio.to_thread(
+                load_secret, address, SecretPurpose.ACCOUNT, backend=backend
+            )
             await asyncio.to_thread(
-                store_secret, address, secret, SecretPurpose.ACCOUNT, backend=self.keyring_backend
+                store_secret, address, secret, SecretPurpose.ACCOUNT, backend=backend
             )
         try:
             saved = await asyncio.to_thread(self.store.save, self._account(state, uses_secret))
         except BaseException:
             if uses_secret:
-                await asyncio.to_thread(
-                    delete_secret, address, SecretPurpose.ACCOUNT, backend=self.keyring_backend
-                )
+                await asyncio.to_thread(_restore_secret, address, before, backend)
             raise
         return saved.key
+
+
+def _restore_secret(address: str, before: Secret | None, backend: Any) -> None:
+    """The keyring as it was before a save that failed: the earlier password, or none."""
+    if before is None:
+        delete_secret(address, SecretPurpose.ACCOUNT, backend=backend)
+    else:
+        store_secret(address, before, SecretPurpose.ACCOUNT, backend=backend)

@@ -30,7 +30,7 @@ from app.core.flow import (
     Step,
     WizardState,
 )
-from app.core.profiles.secrets import SecretPurpose, load_secret
+from app.core.profiles.secrets import SecretPurpose, load_secret, store_secret
 from app.core.profiles.store import AccountStore
 from app.ui.wizard.page import PageContext, WizardPage
 from app.ui.wizard.pages.done import OUTLOOK_MOBILE_URL, DonePage
@@ -332,3 +332,26 @@ def test_done_for_another_provider_lists_the_settings_to_type(
     assert "Contoso IT" in support and "help@contoso.test" in support
     assert 'href="mailto:help@contoso.test"' in page.support.text()
     page.grab().save(str(artifacts_dir / "wizard" / "done-other.png"))
+
+
+def test_a_failed_save_puts_back_the_password_saved_before(
+    secret_keyring: object,
+    page_context: PageContext,
+    show_page: ShowPage,
+    qtbot: QtBot,
+    tmp_path: Path,
+) -> None:
+    """Setting up an account again whose store cannot be written: the password saved the first
+    time is still in the keyring afterwards, not lost and not replaced by the new one."""
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the accounts folder should be\n")
+    page_context.services.store = AccountStore(blocker / "accounts.json", lock_timeout=1.0)
+    state = _password_state(page_context)
+    address = str(state.address)
+    store_secret(address, Secret("the-earlier-password"), SecretPurpose.ACCOUNT)
+    page = show_page(SavePage, state)
+    assert isinstance(page, SavePage)
+    page.save_button.click()
+    qtbot.waitUntil(lambda: page.error.isVisible(), timeout=10_000)
+    kept = load_secret(address, SecretPurpose.ACCOUNT)
+    assert kept is not None and kept.reveal() == "the-earlier-password"
